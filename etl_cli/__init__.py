@@ -1,0 +1,1 @@
+"""cryptoetl command-line ETL."""

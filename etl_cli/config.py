@@ -1,0 +1,149 @@
+"""Settings from the environment: the only place that reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from etl_cli.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///cryptoetl.db"
+COINGECKO_PUBLIC_URL = "https://api.coingecko.com/api/v3"
+COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
+COINGECKO_PLANS = ("demo", "pro")
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How we talk to any remote API."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    # A Retry-After longer than this fails the run instead of stalling a scheduled job for hours.
+    max_retry_wait: float = 120.0
+
+
+@dataclass(frozen=True)
+class CoinGeckoSettings:
+    """Where and how to call CoinGecko."""
+
+    base_url: str = COINGECKO_PUBLIC_URL
+    api_key: str | None = None
+    api_plan: str = "demo"
+    calls_per_minute: int = 30
+
+    @property
+    def key_header(self) -> str:
+        """Name of the header that carries the key for this plan."""
+        return f"x-cg-{self.api_plan}-api-key"
+
+    def __repr__(self) -> str:
+        # Keeps the key out of any log line or traceback that prints the settings.
+        shown = "***" if self.api_key else None
+        return f"CoinGeckoSettings(base_url={self.base_url!r}, api_key={shown!r}, api_plan={self.api_plan!r})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, built once by from_env() and passed down."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    http: HttpSettings = HttpSettings()
+    coingecko: CoinGeckoSettings = CoinGeckoSettings()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from CRYPTOETL_* variables (and the providers' own key variables)."""
+        env = Environ(os.environ if environ is None else environ)
+        plan = env.choice("COINGECKO_API_PLAN", COINGECKO_PLANS, default="demo")
+        default_base = COINGECKO_PRO_URL if plan == "pro" else COINGECKO_PUBLIC_URL
+        return cls(
+            database_url=env.database_url("CRYPTOETL_DATABASE_URL", DEFAULT_DATABASE_URL),
+            http=HttpSettings(
+                connect_timeout=env.positive_float("CRYPTOETL_HTTP_CONNECT_TIMEOUT", 10.0),
+                read_timeout=env.positive_float("CRYPTOETL_HTTP_READ_TIMEOUT", 30.0),
+                max_attempts=env.positive_int("CRYPTOETL_HTTP_MAX_ATTEMPTS", 5),
+                max_retry_wait=env.positive_float("CRYPTOETL_HTTP_MAX_RETRY_WAIT", 120.0),
+            ),
+            coingecko=CoinGeckoSettings(
+                base_url=env.http_url("CRYPTOETL_COINGECKO_BASE_URL", default_base),
+                api_key=env.get("COINGECKO_API_KEY"),
+                api_plan=plan,
+                calls_per_minute=env.positive_int("CRYPTOETL_COINGECKO_CALLS_PER_MINUTE", 30),
+            ),
+        )
+
+
+class Environ:
+    """Typed reads of environment variables; a bad value is a ConfigError naming the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str) -> str | None:
+        """Return the stripped value, or None when unset or blank."""
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def positive_int(self, name: str, default: int) -> int:
+        """Read a whole number greater than zero."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) == 0:
+            raise ConfigError(f"{name} must be a whole number greater than 0, got {raw!r}")
+        return int(raw)
+
+    def positive_float(self, name: str, default: float) -> float:
+        """Read a number of seconds greater than zero."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if not value > 0 or value == float("inf"):
+            raise ConfigError(f"{name} must be a number of seconds greater than 0, got {raw!r}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        """Read one of a fixed set of words, case-insensitively."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if raw.lower() not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        return raw.lower()
+
+    def http_url(self, name: str, default: str) -> str:
+        """Read an http(s) base URL, without a trailing slash."""
+        raw = self.get(name) or default
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+        return raw.rstrip("/")
+
+    def database_url(self, name: str, default: str) -> str:
+        """Read a SQLAlchemy URL for one of the supported databases."""
+        raw = self.get(name) or default
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            # The value is not echoed: it may hold a password.
+            raise ConfigError(
+                f"{name} is not a database URL "
+                "(expected e.g. sqlite:///cryptoetl.db or postgresql+psycopg2://user@host/db)"
+            ) from None
+        if url.get_backend_name() not in SUPPORTED_DATABASES:
+            raise ConfigError(
+                f"{name} must point at SQLite or PostgreSQL, got a {url.get_backend_name()!r} URL"
+            )
+        return raw

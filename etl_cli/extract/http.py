@@ -1,0 +1,217 @@
+"""HTTP mechanics shared by every API source: session, timeouts, retries, rate limit, error mapping."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from etl_cli.config import HttpSettings
+from etl_cli.errors import FatalSourceError, RetriableSourceError, SourceError
+from etl_cli.extract.base import HttpStats, RawPage
+from etl_cli.extract.replay import ReplayAdapter
+
+log = logging.getLogger(__name__)
+
+RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524})
+SECRET_PARAM_HINTS = ("key", "token", "secret", "password", "signature")
+
+
+class RateLimiter:
+    """Space request starts evenly so that at most `calls_per_minute` start in any minute."""
+
+    def __init__(
+        self,
+        calls_per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._interval = 60.0 / calls_per_minute
+        self._clock = clock
+        self._sleep = sleep
+        self._next_start = float("-inf")
+
+    def wait(self) -> None:
+        """Block until the next request may start."""
+        now = self._clock()
+        if now < self._next_start:
+            self._sleep(self._next_start - now)
+            now = self._next_start
+        self._next_start = now + self._interval
+
+
+class HttpClient:
+    """One requests.Session for one source, with our retry and error discipline."""
+
+    def __init__(
+        self,
+        source: str,
+        settings: HttpSettings,
+        *,
+        secret_headers: Mapping[str, str] | None = None,
+        calls_per_minute: int | None = None,
+        replay_dir: Path | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source = source
+        self.stats = HttpStats()
+        self._settings = settings
+        self._sleep = sleep
+        self._secrets = [value for value in (secret_headers or {}).values() if value]
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": "cryptoetl"})
+        self.session.headers.update(secret_headers or {})
+        # A replayed response costs the provider nothing, so it is not rate limited.
+        self._limiter = None
+        if replay_dir is not None:
+            adapter = ReplayAdapter(replay_dir)
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+        elif calls_per_minute:
+            self._limiter = RateLimiter(calls_per_minute, sleep=sleep)
+
+    def get(self, url: str, params: Mapping[str, str | int] | None = None) -> RawPage:
+        """GET a URL and return its body as received, retrying what is worth retrying."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(RetriableSourceError),
+            stop=stop_after_attempt(self._settings.max_attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        try:
+            return retrying(self._get_once, url, params or {})
+        except RetriableSourceError as exc:
+            attempts = self._settings.max_attempts
+            raise SourceError(f"{exc} (gave up after {attempts} attempts)", exc.response) from exc
+
+    def _get_once(self, url: str, params: Mapping[str, str | int]) -> RawPage:
+        if self._limiter is not None:
+            self._limiter.wait()
+        self.stats.requests += 1
+        shown = public_url(requests.Request("GET", url, params=params).prepare().url or url)
+        try:
+            response = self.session.get(
+                url,
+                params=params,
+                timeout=(self._settings.connect_timeout, self._settings.read_timeout),
+            )
+            body = response.content
+        except requests.Timeout:
+            raise RetriableSourceError(f"timed out calling {shown}") from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise RetriableSourceError(self._scrub(f"cannot reach {shown}: {exc}")) from None
+        except requests.RequestException as exc:
+            raise FatalSourceError(self._scrub(f"cannot call {shown}: {exc}")) from None
+        status = response.status_code
+        if status < 300:
+            return RawPage(self.source, shown, status, datetime.now(UTC), body)
+        message = self._scrub(f"HTTP {status} from {shown}: {error_reason(response)}")
+        if status in RETRIABLE_STATUSES:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            if retry_after is not None and retry_after > self._settings.max_retry_wait:
+                raise FatalSourceError(
+                    f"{message}; the server asks us to wait {retry_after:.0f} s, longer than "
+                    f"CRYPTOETL_HTTP_MAX_RETRY_WAIT ({self._settings.max_retry_wait:.0f} s)",
+                    response,
+                )
+            raise RetriableSourceError(message, response, retry_after)
+        raise FatalSourceError(message, response)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, RetriableSourceError) and error.retry_after is not None:
+            return error.retry_after
+        backoff = wait_exponential_jitter(initial=1, max=self._settings.max_retry_wait, jitter=1)
+        return backoff(state)
+
+    def _before_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s: %s; retrying in %.1f s (attempt %d of %d)",
+            self.source,
+            error,
+            wait,
+            state.attempt_number + 1,
+            self._settings.max_attempts,
+        )
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def public_url(url: str) -> str:
+    """Return the URL without credentials or key-like query parameters, fit for logs and storage."""
+    parts = urlsplit(url)
+    query = [
+        (name, "***" if any(hint in name.lower() for hint in SECRET_PARAM_HINTS) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe=",%"), ""))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Read a Retry-After header (seconds or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def error_reason(response: requests.Response) -> str:
+    """Pull the provider's own error message out of a response body, in its known shapes."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return text[:200] if text else response.reason or "no reason given"
+    if isinstance(body, dict):
+        status = body.get("status")
+        if isinstance(status, dict) and status.get("error_message"):
+            code = status.get("error_code")
+            return f"{status['error_message']} (error code {code})" if code else status["error_message"]
+        for key in ("error", "message", "error_message"):
+            if isinstance(body.get(key), str):
+                return body[key]
+    return str(body)[:200]
+
+
+def error_code(response: requests.Response | None) -> int | None:
+    """Return a provider error code from a `{"status": {"error_code": N}}` body, if any."""
+    if response is None:
+        return None
+    try:
+        status = response.json().get("status")
+    except (ValueError, AttributeError):
+        return None
+    code = status.get("error_code") if isinstance(status, dict) else None
+    return code if isinstance(code, int) else None

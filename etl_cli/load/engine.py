@@ -1,0 +1,88 @@
+"""Engines for SQLite and PostgreSQL, the dialect's insert(), and schema migration."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+import etl_cli.schema
+from etl_cli.errors import LoadError
+
+MIGRATIONS_DIR = Path(etl_cli.schema.__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+def create_engine(database_url: str) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and real transactions."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+    sa.event.listen(engine, "connect", _configure_sqlite)
+    # pysqlite's own BEGIN handling defers locking and skips DDL; take the write lock at BEGIN instead,
+    # so a transaction never fails half-way on an upgrade from reader to writer.
+    sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.close()
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at sql/migrations, with no ini file."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine) -> str:
+    """Migrate the database to the newest revision (a no-op when it is there) and return it."""
+    with engine.connect() as conn:
+        if current_revision(conn) == head_revision():
+            return head_revision()
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+    log.info("database migrated to revision %s", head_revision())
+    return head_revision()
+
+
+def open_database(database_url: str) -> Engine:
+    """Create the engine and bring the schema up to date, or say in one line why we cannot."""
+    engine = create_engine(database_url)
+    try:
+        upgrade(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        shown = engine.url.render_as_string(hide_password=True)
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise LoadError(
+            f"cannot use the database at {shown}: {detail} (check CRYPTOETL_DATABASE_URL)"
+        ) from exc
+    return engine

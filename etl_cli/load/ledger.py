@@ -1,0 +1,168 @@
+"""The run ledger (etl_runs), rejected records and per-source checkpoints."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from etl_cli.load.bulk import dialect_insert, insert_rows
+from etl_cli.load.tables import etl_runs, rejected_records, source_checkpoints
+from etl_cli.transform.records import Reject
+
+ABANDONED_REASON = "the process running it ended before it finished (killed or crashed)"
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """What a run did, as the ledger counts it."""
+
+    extracted: int = 0
+    loaded: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    http_requests: int = 0
+    http_retries: int = 0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of etl_runs."""
+
+    run_id: int
+    source: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    extracted: int
+    loaded: int
+    skipped: int
+    rejected: int
+    http_requests: int
+    http_retries: int
+    error: str | None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish, or None while running."""
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+    def as_json(self) -> dict[str, Any]:
+        """The run as a JSON-ready object: ISO timestamps, duration in seconds."""
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        data["duration_s"] = self.duration_s
+        return data
+
+
+def abandon_stale_runs(conn: Connection, source: str, now: datetime) -> int:
+    """Mark `running` rows of a source as abandoned; call only while holding the source's lock."""
+    result = conn.execute(
+        sa.update(etl_runs)
+        .where(etl_runs.c.source == source, etl_runs.c.status == "running")
+        .values(status="abandoned", finished_at=now, error=ABANDONED_REASON)
+    )
+    return result.rowcount
+
+
+def start_run(conn: Connection, source: str, now: datetime) -> int:
+    """Open a ledger row in state `running` and return its run id."""
+    return conn.scalar(
+        sa.insert(etl_runs)
+        .values(
+            source=source,
+            status="running",
+            started_at=now,
+            pid=os.getpid(),
+            hostname=socket.gethostname()[:255],
+        )
+        .returning(etl_runs.c.run_id)
+    )
+
+
+def finish_run(
+    conn: Connection,
+    run_id: int,
+    status: str,
+    now: datetime,
+    counts: RunCounts,
+    error: str | None = None,
+) -> None:
+    """Close a run with its final status, counts and error."""
+    conn.execute(
+        sa.update(etl_runs)
+        .where(etl_runs.c.run_id == run_id)
+        .values(status=status, finished_at=now, error=error, **asdict(counts))
+    )
+
+
+def record_rejects(
+    conn: Connection, run_id: int, rejects: Sequence[tuple[int, Reject]], now: datetime
+) -> None:
+    """Store (payload id, reject) pairs of a run."""
+    rows = [
+        {
+            "run_id": run_id,
+            "source": reject.source,
+            "source_asset_id": reject.source_asset_id,
+            "reason": reject.reason,
+            "fragment": reject.fragment,
+            "payload_id": payload_id,
+            "rejected_at": now,
+        }
+        for payload_id, reject in rejects
+    ]
+    insert_rows(conn, rejected_records, rows)
+
+
+def save_checkpoint(
+    conn: Connection,
+    source: str,
+    run_id: int,
+    now: datetime,
+    *,
+    error: str | None = None,
+    last_observed_at: datetime | None = None,
+) -> None:
+    """Record a run's outcome on its source's checkpoint: success when error is None, else failure."""
+    outcome = {"last_failure_at": now, "last_error": error} if error else {"last_success_at": now}
+    values = {"source": source, "last_run_id": run_id, "last_observed_at": last_observed_at, **outcome}
+    insert = dialect_insert(conn, source_checkpoints).values(**values)
+    newest = _newest(insert.excluded.last_observed_at, source_checkpoints.c.last_observed_at)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=["source"],
+            set_={"last_run_id": run_id, "last_observed_at": newest, **outcome},
+        )
+    )
+
+
+def _newest(new: sa.ColumnElement[Any], old: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    # NULL-safe max that reads the same on both databases (SQLite has no GREATEST).
+    return sa.case((new > old, new), else_=sa.func.coalesce(old, new))
+
+
+def get_run(conn: Connection, run_id: int) -> RunRecord:
+    """Read one run."""
+    row = conn.execute(sa.select(*_RUN_COLUMNS).where(etl_runs.c.run_id == run_id)).one()
+    return RunRecord(**row._mapping)
+
+
+def recent_runs(conn: Connection, source: str | None = None, limit: int = 20) -> list[RunRecord]:
+    """The newest runs first, optionally of one source."""
+    query = sa.select(*_RUN_COLUMNS).order_by(etl_runs.c.run_id.desc()).limit(limit)
+    if source:
+        query = query.where(etl_runs.c.source == source)
+    return [RunRecord(**row._mapping) for row in conn.execute(query)]
+
+
+_RUN_COLUMNS = [etl_runs.c[name] for name in RunRecord.__dataclass_fields__]

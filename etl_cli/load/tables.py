@@ -1,0 +1,138 @@
+"""Core Table objects mirroring the schema that sql/migrations creates (a test keeps them in step)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from etl_cli.load.types import ExactDecimal, UtcDateTime
+
+RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+etl_runs = Table(
+    "etl_runs",
+    metadata,
+    Column("run_id", Integer, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("extracted", Integer, nullable=False, server_default="0"),
+    Column("loaded", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("rejected", Integer, nullable=False, server_default="0"),
+    Column("http_requests", Integer, nullable=False, server_default="0"),
+    Column("http_retries", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("pid", Integer),
+    Column("hostname", String(255)),
+    CheckConstraint(
+        "status IN ('running', 'succeeded', 'failed', 'abandoned')", name="ck_etl_runs_status"
+    ),
+    Index("ix_etl_runs_source_started_at", "source", "started_at"),
+)
+
+raw_payloads = Table(
+    "raw_payloads",
+    metadata,
+    Column("payload_id", BigId, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("fetched_at", UtcDateTime, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
+    UniqueConstraint("source", "url", "sha256", name="uq_raw_payloads_source_url_sha256"),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("asset_id", Integer, primary_key=True),
+    Column("symbol", String(64), nullable=False),
+    Column("name", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+asset_sources = Table(
+    "asset_sources",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("source_asset_id", String(200), primary_key=True),
+    Column("asset_id", Integer, ForeignKey("assets.asset_id"), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("name", Text),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Index("ix_asset_sources_asset_id", "asset_id"),
+)
+
+market_snapshots = Table(
+    "market_snapshots",
+    metadata,
+    Column("snapshot_id", BigId, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("source_asset_id", String(200), nullable=False),
+    Column("asset_id", Integer, ForeignKey("assets.asset_id"), nullable=False),
+    Column("symbol", String(64), nullable=False),
+    Column("name", Text),
+    Column("observed_at", UtcDateTime, nullable=False),
+    Column("price_usd", ExactDecimal, nullable=False),
+    Column("market_cap_usd", ExactDecimal),
+    Column("volume_24h_usd", ExactDecimal),
+    Column("market_cap_rank", Integer),
+    Column("circulating_supply", ExactDecimal),
+    Column("total_supply", ExactDecimal),
+    Column("max_supply", ExactDecimal),
+    Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
+    Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    UniqueConstraint(
+        "source", "source_asset_id", "observed_at", name="uq_market_snapshots_observation"
+    ),
+    Index("ix_market_snapshots_asset_id_observed_at", "asset_id", "observed_at"),
+    Index("ix_market_snapshots_observed_at", "observed_at"),
+    Index("ix_market_snapshots_symbol", "symbol"),
+)
+
+rejected_records = Table(
+    "rejected_records",
+    metadata,
+    Column("reject_id", BigId, primary_key=True),
+    Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("source_asset_id", String(200)),
+    Column("reason", Text, nullable=False),
+    Column("fragment", Text, nullable=False),
+    Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), nullable=False),
+    Column("rejected_at", UtcDateTime, nullable=False),
+    Index("ix_rejected_records_run_id", "run_id"),
+)
+
+source_checkpoints = Table(
+    "source_checkpoints",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("last_run_id", Integer, ForeignKey("etl_runs.run_id")),
+    Column("last_success_at", UtcDateTime),
+    Column("last_failure_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("last_observed_at", UtcDateTime),
+    Column("state", Text),  # JSON, for sources that resume mid-stream (per-file CSV progress)
+)

@@ -1,0 +1,11 @@
+"""Pure transforms: raw page in, normalized snapshots and rejects out. TRANSFORMS maps sources to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from etl_cli.extract.base import RawPage
+from etl_cli.transform.coingecko import normalize_markets
+from etl_cli.transform.records import Normalized
+
+TRANSFORMS: dict[str, Callable[[RawPage], Normalized]] = {"coingecko": normalize_markets}

@@ -1,0 +1,1 @@
+"""Schema: Alembic migrations shared by SQLite and PostgreSQL."""
