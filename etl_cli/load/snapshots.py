@@ -56,20 +56,31 @@ def ensure_assets(
     missing = [snapshot for key, snapshot in wanted.items() if key not in known]
     if not missing:
         return known
-    created = conn.execute(
-        sa.insert(assets).returning(assets.c.asset_id, sort_by_parameter_order=True),
-        [{"symbol": s.symbol, "name": s.name, "created_at": now} for s in missing],
-    ).scalars()
+    insert_rows(
+        conn,
+        assets,
+        [
+            {
+                "symbol": s.symbol,
+                "name": s.name,
+                "origin_source": s.source,
+                "origin_source_asset_id": s.source_asset_id,
+                "created_at": now,
+            }
+            for s in missing
+        ],
+    )
+    created = _assets_by_origin(conn, [(s.source, s.source_asset_id) for s in missing])
     links = [
         {
             "source": snapshot.source,
             "source_asset_id": snapshot.source_asset_id,
-            "asset_id": asset_id,
+            "asset_id": created[snapshot.source, snapshot.source_asset_id],
             "symbol": snapshot.symbol,
             "name": snapshot.name,
             "first_seen_at": now,
         }
-        for snapshot, asset_id in zip(missing, created, strict=True)
+        for snapshot in missing
     ]
     insert_rows(conn, asset_sources, links, ["source", "source_asset_id"])
     known.update({(link["source"], link["source_asset_id"]): link["asset_id"] for link in links})
@@ -77,18 +88,31 @@ def ensure_assets(
 
 
 def _known_assets(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return _lookup(conn, asset_sources.c.source, asset_sources.c.source_asset_id, keys)
+
+
+def _assets_by_origin(conn: Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return _lookup(conn, assets.c.origin_source, assets.c.origin_source_asset_id, keys)
+
+
+def _lookup(
+    conn: Connection,
+    source_column: sa.Column[str],
+    id_column: sa.Column[str],
+    keys: Iterable[tuple[str, str]],
+) -> dict[tuple[str, str], int]:
+    """Map (source, source asset id) keys to asset ids, one SELECT per source and batch of ids."""
     by_source: dict[str, list[str]] = {}
     for source, source_asset_id in keys:
         by_source.setdefault(source, []).append(source_asset_id)
-    known: dict[tuple[str, str], int] = {}
+    asset_id = source_column.table.c.asset_id
+    found: dict[tuple[str, str], int] = {}
     for source, ids in by_source.items():
         for start in range(0, len(ids), BATCH_ROWS):
-            batch = ids[start : start + BATCH_ROWS]
             rows = conn.execute(
-                sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id).where(
-                    asset_sources.c.source == source,
-                    asset_sources.c.source_asset_id.in_(batch),
+                sa.select(id_column, asset_id).where(
+                    source_column == source, id_column.in_(ids[start : start + BATCH_ROWS])
                 )
             )
-            known.update({(source, row.source_asset_id): row.asset_id for row in rows})
-    return known
+            found.update({(source, row[0]): row[1] for row in rows})
+    return found

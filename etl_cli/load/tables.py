@@ -68,7 +68,12 @@ assets = Table(
     Column("asset_id", Integer, primary_key=True),
     Column("symbol", String(64), nullable=False),
     Column("name", Text),
+    # The source record that first showed this asset: its provenance, and the key that lets new assets be
+    # created in one multi-row INSERT and read back by value instead of one RETURNING per row.
+    Column("origin_source", String(32), nullable=False),
+    Column("origin_source_asset_id", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("origin_source", "origin_source_asset_id", name="uq_assets_origin"),
 )
 
 asset_sources = Table(

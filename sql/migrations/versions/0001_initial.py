@@ -63,7 +63,10 @@ def upgrade() -> None:
         sa.Column("asset_id", sa.Integer, primary_key=True),
         sa.Column("symbol", sa.String(64), nullable=False),
         sa.Column("name", sa.Text),
+        sa.Column("origin_source", sa.String(32), nullable=False),
+        sa.Column("origin_source_asset_id", sa.String(200), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.UniqueConstraint("origin_source", "origin_source_asset_id", name="uq_assets_origin"),
     )
 
     op.create_table(

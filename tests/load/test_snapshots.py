@@ -1,0 +1,74 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from etl_cli.extract.base import RawPage
+from etl_cli.load import ledger
+from etl_cli.load.raw_store import store_page
+from etl_cli.load.snapshots import insert_snapshots
+from etl_cli.load.tables import asset_sources, assets, market_snapshots, raw_payloads
+from etl_cli.transform.coingecko import normalize_markets
+from tests.samples import page, records
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@contextmanager
+def counted_statements(engine: sa.Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def load(engine: sa.Engine, body: bytes) -> tuple[int, list[str]]:
+    raw = RawPage("coingecko", f"https://cg.test/{len(body)}", 200, NOW, body)
+    with engine.begin() as conn:
+        run_id = ledger.start_run(conn, "coingecko", NOW)
+        payload_id = store_page(conn, raw, run_id)
+    pairs = [(payload_id, s) for s in normalize_markets(raw).snapshots]
+    with counted_statements(engine) as statements, engine.begin() as conn:
+        inserted = insert_snapshots(conn, pairs, run_id, NOW)
+    return inserted, statements
+
+
+def test_round_trips_do_not_grow_with_the_number_of_rows(engine, markets_page):
+    texts = records(markets_page)
+    small, small_statements = load(engine, page(texts[:20]))
+    large, large_statements = load(engine, page(texts[20:]))
+    assert (small, large) == (20, 230)
+    # known assets, new assets, new assets read back, their source links, snapshots (+ BEGIN on SQLite)
+    assert len(large_statements) == len(small_statements) <= 6
+
+
+def test_reloading_inserts_nothing_and_keeps_asset_ids(engine, markets_page):
+    first, _ = load(engine, markets_page)
+    with engine.connect() as conn:
+        ids_before = dict(conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all())
+    again, statements = load(engine, markets_page)
+    with engine.connect() as conn:
+        ids_after = dict(conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all())
+        counts = [conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in (market_snapshots, assets)]
+    assert (first, again) == (250, 0)
+    assert ids_after == ids_before and len(ids_before) == 250
+    assert counts == [250, 250]
+
+
+def test_an_identical_body_from_the_same_url_is_stored_once(engine, markets_page):
+    raw = RawPage("coingecko", "https://cg.test/p1", 200, NOW, markets_page)
+    with engine.begin() as conn:
+        run_id = ledger.start_run(conn, "coingecko", NOW)
+        ids = {store_page(conn, raw, run_id) for _ in range(3)}
+        changed = store_page(conn, RawPage("coingecko", raw.url, 200, NOW, b"[]"), run_id)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(raw_payloads.c.body).order_by(raw_payloads.c.payload_id)).scalars().all()
+    assert len(ids) == 1 and changed not in ids
+    assert stored == [markets_page, b"[]"]
