@@ -128,7 +128,6 @@ def reported_errors(verbose: bool) -> Iterator[None]:
         stream=sys.stderr,
         force=True,
     )
-    logging.getLogger("etl_cli").setLevel(logging.DEBUG if verbose else logging.INFO)
     try:
         yield
     except CryptoEtlError as exc:

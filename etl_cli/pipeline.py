@@ -82,9 +82,7 @@ def _extract_and_load(engine: Engine, extractor: Extractor, transform: Transform
 
 
 def _record_failure(engine: Engine, extractor: Extractor, run_id: int, error: str) -> None:
-    counts = ledger.RunCounts(
-        http_requests=extractor.stats.requests, http_retries=extractor.stats.retries
-    )
+    counts = ledger.RunCounts(http_requests=extractor.stats.requests, http_retries=extractor.stats.retries)
     try:
         with engine.begin() as conn:
             ledger.finish_run(conn, run_id, "failed", _now(), counts, error)

@@ -46,5 +46,6 @@ def add_page(
 ) -> None:
     """Register an answer for one page; repeated registrations answer in order."""
     kwargs.setdefault("status", 200)
-    matcher = responses.matchers.query_param_matcher(page_query(number, per_page))
-    mock.add(responses.GET, url, match=[matcher], **kwargs)
+    matchers = [responses.matchers.query_param_matcher(page_query(number, per_page))]
+    matchers += kwargs.pop("match", [])
+    mock.add(responses.GET, url, match=matchers, **kwargs)

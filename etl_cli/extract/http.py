@@ -97,7 +97,8 @@ class HttpClient:
             return retrying(self._get_once, url, params or {})
         except RetriableSourceError as exc:
             attempts = self._settings.max_attempts
-            raise SourceError(f"{exc} (gave up after {attempts} attempts)", exc.response) from exc
+            tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+            raise SourceError(f"{exc} (gave up after {tries})", exc.response) from exc
 
     def _get_once(self, url: str, params: Mapping[str, str | int]) -> RawPage:
         if self._limiter is not None:
@@ -192,8 +193,7 @@ def error_reason(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return text[:200] if text else response.reason or "no reason given"
+        body = None
     if isinstance(body, dict):
         status = body.get("status")
         if isinstance(status, dict) and status.get("error_message"):
@@ -202,7 +202,8 @@ def error_reason(response: requests.Response) -> str:
         for key in ("error", "message", "error_message"):
             if isinstance(body.get(key), str):
                 return body[key]
-    return str(body)[:200]
+    text = " ".join(response.text.split())
+    return text[:120] if text else response.reason or "no reason given"
 
 
 def error_code(response: requests.Response | None) -> int | None:

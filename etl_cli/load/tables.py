@@ -42,9 +42,7 @@ etl_runs = Table(
     Column("error", Text),
     Column("pid", Integer),
     Column("hostname", String(255)),
-    CheckConstraint(
-        "status IN ('running', 'succeeded', 'failed', 'abandoned')", name="ck_etl_runs_status"
-    ),
+    CheckConstraint("status IN ('running', 'succeeded', 'failed', 'abandoned')", name="ck_etl_runs_status"),
     Index("ix_etl_runs_source_started_at", "source", "started_at"),
 )
 
@@ -108,9 +106,7 @@ market_snapshots = Table(
     Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
     Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), nullable=False),
     Column("loaded_at", UtcDateTime, nullable=False),
-    UniqueConstraint(
-        "source", "source_asset_id", "observed_at", name="uq_market_snapshots_observation"
-    ),
+    UniqueConstraint("source", "source_asset_id", "observed_at", name="uq_market_snapshots_observation"),
     Index("ix_market_snapshots_asset_id_observed_at", "asset_id", "observed_at"),
     Index("ix_market_snapshots_observed_at", "observed_at"),
     Index("ix_market_snapshots_symbol", "symbol"),

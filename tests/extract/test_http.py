@@ -49,7 +49,10 @@ def test_5xx_retries_with_bounded_exponential_backoff_then_gives_up(sleeps):
 @responses.activate
 def test_read_timeouts_retry_then_fail_cleanly(sleeps):
     responses.get(URL, body=requests.exceptions.ReadTimeout("read timed out"))
-    with pytest.raises(SourceError, match=r"^timed out calling https://api.example.test/v1/things \(gave up after 3 attempts\)$"):
+    with pytest.raises(
+        SourceError,
+        match=r"^timed out calling https://api.example.test/v1/things \(gave up after 3 attempts\)$",
+    ):
         client(sleeps, max_attempts=3).get(URL)
     assert len(responses.calls) == 3
 
@@ -86,7 +89,9 @@ def test_retry_after_beyond_the_limit_fails_instead_of_stalling(sleeps):
 )
 @responses.activate
 def test_coingecko_key_on_the_wrong_host_says_which_plan_to_set(sleeps, plan, code, hint):
-    settings = Settings(coingecko=CoinGeckoSettings(base_url="https://cg.test/api/v3", api_key=KEY, api_plan=plan))
+    settings = Settings(
+        coingecko=CoinGeckoSettings(base_url="https://cg.test/api/v3", api_key=KEY, api_plan=plan)
+    )
     body = {"status": {"error_code": code, "error_message": "Invalid API Key"}}
     responses.get("https://cg.test/api/v3/coins/markets", status=401, json=body)
     extractor = build_coingecko(settings, sleep=sleeps.append)
@@ -102,7 +107,9 @@ def test_coingecko_key_on_the_wrong_host_says_which_plan_to_set(sleeps, plan, co
 def test_key_travels_only_in_the_plan_header(sleeps, plan, header):
     settings = Settings.from_env({"COINGECKO_API_KEY": KEY, "COINGECKO_API_PLAN": plan})
     base = "https://pro-api.coingecko.com/api/v3" if plan == "pro" else "https://api.coingecko.com/api/v3"
-    responses.get(f"{base}/coins/markets", body=b"[]", match=[responses.matchers.header_matcher({header: KEY})])
+    responses.get(
+        f"{base}/coins/markets", body=b"[]", match=[responses.matchers.header_matcher({header: KEY})]
+    )
     [page] = build_coingecko(settings, sleep=sleeps.append).pages()
     request = responses.calls[0].request
     assert request.headers[header] == KEY

@@ -21,7 +21,7 @@ def test_replay_ignores_the_host_so_any_base_url_works():
 
 def test_a_request_with_no_recording_fails_saying_so(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"responses": []}))
-    with pytest.raises(FatalSourceError, match="HTTP 404 .* no recorded response for /api/v3/coins/markets"):
+    with pytest.raises(FatalSourceError, match=r"HTTP 404 .* no recorded response for /api/v3/coins/markets"):
         list(build_coingecko(Settings(), replay_dir=tmp_path).pages())
 
 

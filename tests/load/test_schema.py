@@ -41,8 +41,14 @@ def snapshot_row(engine):
         conn.execute(sa.insert(etl_runs).values(run_id=1, source="test", status="running", started_at=now))
         conn.execute(
             sa.insert(raw_payloads).values(
-                payload_id=1, source="test", url="u", http_status=200, fetched_at=now, sha256="h",
-                body=b"[]", run_id=1,
+                payload_id=1,
+                source="test",
+                url="u",
+                http_status=200,
+                fetched_at=now,
+                sha256="h",
+                body=b"[]",
+                run_id=1,
             )
         )
         conn.execute(
@@ -53,9 +59,14 @@ def snapshot_row(engine):
 
     def row(**values):
         base = {
-            "source": "test", "source_asset_id": "x", "asset_id": 1, "symbol": "X",
+            "source": "test",
+            "source_asset_id": "x",
+            "asset_id": 1,
+            "symbol": "X",
             "observed_at": datetime(2025, 2, 9, 17, 44, 4, 143000, tzinfo=UTC),
-            "price_usd": Decimal("1"), "run_id": 1, "payload_id": 1,
+            "price_usd": Decimal("1"),
+            "run_id": 1,
+            "payload_id": 1,
             "loaded_at": datetime.now(UTC),
         }
         return {**base, **values}

@@ -52,10 +52,14 @@ def test_round_trips_do_not_grow_with_the_number_of_rows(engine, markets_page):
 def test_reloading_inserts_nothing_and_keeps_asset_ids(engine, markets_page):
     first, _ = load(engine, markets_page)
     with engine.connect() as conn:
-        ids_before = dict(conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all())
-    again, statements = load(engine, markets_page)
+        ids_before = dict(
+            conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all()
+        )
+    again, _ = load(engine, markets_page)
     with engine.connect() as conn:
-        ids_after = dict(conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all())
+        ids_after = dict(
+            conn.execute(sa.select(asset_sources.c.source_asset_id, asset_sources.c.asset_id)).all()
+        )
         counts = [conn.scalar(sa.select(sa.func.count()).select_from(t)) for t in (market_snapshots, assets)]
     assert (first, again) == (250, 0)
     assert ids_after == ids_before and len(ids_before) == 250
@@ -69,6 +73,8 @@ def test_an_identical_body_from_the_same_url_is_stored_once(engine, markets_page
         ids = {store_page(conn, raw, run_id) for _ in range(3)}
         changed = store_page(conn, RawPage("coingecko", raw.url, 200, NOW, b"[]"), run_id)
     with engine.connect() as conn:
-        stored = conn.execute(sa.select(raw_payloads.c.body).order_by(raw_payloads.c.payload_id)).scalars().all()
+        stored = (
+            conn.execute(sa.select(raw_payloads.c.body).order_by(raw_payloads.c.payload_id)).scalars().all()
+        )
     assert len(ids) == 1 and changed not in ids
     assert stored == [markets_page, b"[]"]

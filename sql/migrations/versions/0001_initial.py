@@ -117,9 +117,7 @@ def upgrade() -> None:
         sa.Column("source_asset_id", sa.String(200)),
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("fragment", sa.Text, nullable=False),
-        sa.Column(
-            "payload_id", BIG_ID, sa.ForeignKey("raw_payloads.payload_id"), nullable=False
-        ),
+        sa.Column("payload_id", BIG_ID, sa.ForeignKey("raw_payloads.payload_id"), nullable=False),
         sa.Column("rejected_at", TIMESTAMP, nullable=False),
     )
     op.create_index("ix_rejected_records_run_id", "rejected_records", ["run_id"])
