@@ -19,8 +19,7 @@ from etl_cli.errors import CryptoEtlError, RunFailed
 from etl_cli.extract import SOURCES
 from etl_cli.load import ledger
 from etl_cli.load.engine import head_revision, open_database
-from etl_cli.pipeline import run_source
-from etl_cli.transform import TRANSFORMS
+from etl_cli.pipeline import run_named
 
 app = typer.Typer(
     help="Extract crypto market data, keep it as received, and load it normalized and exact.",
@@ -58,11 +57,8 @@ def run(
     Example: cryptoetl run --source coingecko --replay fixtures/replay/coingecko
     """
     with reported_errors(verbose):
-        settings = Settings.from_env()
-        engine = open_database(settings.database_url)
-        extractor = SOURCES[source.value](settings, pages=pages, replay_dir=replay)
         try:
-            record = run_source(engine, extractor, TRANSFORMS[source.value])
+            record = run_named(Settings.from_env(), source.value, pages=pages, replay_dir=replay)
         except RunFailed as exc:
             if as_json:
                 typer.echo(json.dumps(exc.summary.as_json()))

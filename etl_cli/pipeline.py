@@ -10,20 +10,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from etl_cli.config import Settings
 from etl_cli.errors import CryptoEtlError, RunFailed
+from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor
 from etl_cli.load import ledger
+from etl_cli.load.engine import open_database
 from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
+from etl_cli.transform import TRANSFORMS
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 log = logging.getLogger(__name__)
 Transform = Callable[..., Normalized]
+
+
+def run_named(
+    settings: Settings,
+    source: str,
+    *,
+    pages: int = 4,
+    replay_dir: Path | None = None,
+    engine: Engine | None = None,
+) -> ledger.RunRecord:
+    """Run the source called `source` as configured: what `cryptoetl run` and the scheduler call.
+
+    Raises:
+        RunLocked: another run of this source is in progress.
+        RunFailed: the run failed; its ledger row says why.
+    """
+    engine = engine or open_database(settings.database_url)
+    extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir)
+    return run_source(engine, extractor, TRANSFORMS[source])
 
 
 def run_source(engine: Engine, extractor: Extractor, transform: Transform) -> ledger.RunRecord:
