@@ -50,6 +50,10 @@ class RunLocked(CryptoEtlError):
     """Another run of the same source holds the lock."""
 
 
+class RunStopped(CryptoEtlError):
+    """A shutdown was requested while the run was in progress; it stopped without loading anything."""
+
+
 class RunFailed(CryptoEtlError):
     """A run ended as failed; its ledger row holds the reason."""
 

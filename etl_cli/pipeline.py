@@ -8,6 +8,7 @@ fails at any point leaves the normalized tables exactly as they were.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from etl_cli.config import Settings
-from etl_cli.errors import CryptoEtlError, RunFailed
+from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor
 from etl_cli.load import ledger
@@ -38,24 +39,37 @@ def run_named(
     pages: int = 4,
     replay_dir: Path | None = None,
     engine: Engine | None = None,
+    stop: threading.Event | None = None,
 ) -> ledger.RunRecord:
     """Run the source called `source` as configured: what `cryptoetl run` and the scheduler call.
 
     Raises:
         RunLocked: another run of this source is in progress.
-        RunFailed: the run failed; its ledger row says why.
+        RunFailed: the run failed or was stopped; its ledger row says why.
     """
     engine = engine or open_database(settings.database_url)
     extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir)
-    return run_source(engine, extractor, TRANSFORMS[source])
+    return run_source(engine, extractor, TRANSFORMS[source], stop=stop)
 
 
-def run_source(engine: Engine, extractor: Extractor, transform: Transform) -> ledger.RunRecord:
+def configured_sources(settings: Settings) -> list[str]:
+    """The sources that `--source all` runs, in order."""
+    return list(SOURCES)
+
+
+def run_source(
+    engine: Engine,
+    extractor: Extractor,
+    transform: Transform,
+    stop: threading.Event | None = None,
+) -> ledger.RunRecord:
     """Run one source end to end and return its ledger row.
+
+    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`, loading nothing.
 
     Raises:
         RunLocked: another run of this source is in progress.
-        RunFailed: the run failed; its ledger row says why and the normalized tables are unchanged.
+        RunFailed: the run failed or was stopped; its ledger row says why; normalized tables are unchanged.
     """
     source = extractor.name
     with source_lock(engine, source):
@@ -65,23 +79,32 @@ def run_source(engine: Engine, extractor: Extractor, transform: Transform) -> le
         if abandoned:
             log.warning("%s: marked %d interrupted run(s) as abandoned", source, abandoned)
         try:
-            _extract_and_load(engine, extractor, transform, run_id)
+            _extract_and_load(engine, extractor, transform, run_id, stop)
         except BaseException as exc:
             error = describe_failure(exc)
-            _record_failure(engine, extractor, run_id, error)
+            status = "abandoned" if isinstance(exc, RunStopped) else "failed"
+            _record_failure(engine, extractor, run_id, error, status)
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on after the ledger says what happened
             with engine.connect() as conn:
                 record = ledger.get_run(conn, run_id)
-            raise RunFailed(f"{source} run {run_id} failed: {error}", record) from exc
+            raise RunFailed(f"{source} run {run_id} {status}: {error}", record) from exc
         with engine.connect() as conn:
             return ledger.get_run(conn, run_id)
 
 
-def _extract_and_load(engine: Engine, extractor: Extractor, transform: Transform, run_id: int) -> None:
+def _extract_and_load(
+    engine: Engine,
+    extractor: Extractor,
+    transform: Transform,
+    run_id: int,
+    stop: threading.Event | None,
+) -> None:
     snapshots: list[tuple[int, Snapshot]] = []
     rejects: list[tuple[int, Reject]] = []
     for page in extractor.pages():
+        if stop is not None and stop.is_set():
+            raise RunStopped("stopped by a shutdown request before it finished; nothing was loaded")
         with engine.begin() as conn:
             payload_id = store_page(conn, page, run_id)
         normalized = transform(page)

@@ -1,6 +1,7 @@
 """End to end on both databases: extract -> raw store -> transform -> load -> ledger."""
 
 import logging
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -285,4 +286,15 @@ def test_an_interrupted_run_is_recorded_and_the_interrupt_goes_on(engine, settin
     with engine.connect() as conn:
         status, error = conn.execute(sa.select(etl_runs.c.status, etl_runs.c.error)).one()
     assert (status, error) == ("failed", "interrupted")
+    assert count(engine, market_snapshots) == 0
+
+
+def test_a_stop_request_abandons_the_run_at_the_next_page_and_loads_nothing(engine, settings):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(RunFailed, match="abandoned: stopped by a shutdown request"):
+        run_source(engine, build_coingecko(settings, replay_dir=REPLAY_DIR), normalize_markets, stop=stop)
+    with engine.connect() as conn:
+        status, error = conn.execute(sa.select(etl_runs.c.status, etl_runs.c.error)).one()
+    assert status == "abandoned" and "shutdown" in error
     assert count(engine, market_snapshots) == 0
