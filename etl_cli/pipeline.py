@@ -128,11 +128,11 @@ def _extract_and_load(
     log.info("%s run %d: %s", extractor.name, run_id, counts)
 
 
-def _record_failure(engine: Engine, extractor: Extractor, run_id: int, error: str) -> None:
+def _record_failure(engine: Engine, extractor: Extractor, run_id: int, error: str, status: str) -> None:
     counts = ledger.RunCounts(http_requests=extractor.stats.requests, http_retries=extractor.stats.retries)
     try:
         with engine.begin() as conn:
-            ledger.finish_run(conn, run_id, "failed", _now(), counts, error)
+            ledger.finish_run(conn, run_id, status, _now(), counts, error)
             ledger.save_checkpoint(conn, extractor.name, run_id, _now(), error=error)
     except SQLAlchemyError:
         # The database itself is failing; the next run will mark this one abandoned.
