@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -16,6 +17,7 @@ DEFAULT_DATABASE_URL = "sqlite:///cryptoetl.db"
 COINGECKO_PUBLIC_URL = "https://api.coingecko.com/api/v3"
 COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
 COINGECKO_PLANS = ("demo", "pro")
+COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 
 
@@ -51,12 +53,28 @@ class CoinGeckoSettings:
 
 
 @dataclass(frozen=True)
+class CoinPaprikaSettings:
+    """Where and how to call CoinPaprika."""
+
+    base_url: str = COINPAPRIKA_URL
+    api_key: str | None = None
+    calls_per_minute: int = 10
+
+    def __repr__(self) -> str:
+        shown = "***" if self.api_key else None
+        return f"CoinPaprikaSettings(base_url={self.base_url!r}, api_key={shown!r})"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, built once by from_env() and passed down."""
 
     database_url: str = DEFAULT_DATABASE_URL
     http: HttpSettings = HttpSettings()
     coingecko: CoinGeckoSettings = CoinGeckoSettings()
+    coinpaprika: CoinPaprikaSettings = CoinPaprikaSettings()
+    csv_path: Path | None = None
+    aliases_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,6 +96,13 @@ class Settings:
                 api_plan=plan,
                 calls_per_minute=env.positive_int("CRYPTOETL_COINGECKO_CALLS_PER_MINUTE", 30),
             ),
+            coinpaprika=CoinPaprikaSettings(
+                base_url=env.http_url("CRYPTOETL_COINPAPRIKA_BASE_URL", COINPAPRIKA_URL),
+                api_key=env.get("COINPAPRIKA_API_KEY"),
+                calls_per_minute=env.positive_int("CRYPTOETL_COINPAPRIKA_CALLS_PER_MINUTE", 10),
+            ),
+            csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
+            aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
         )
 
 
@@ -130,6 +155,16 @@ class Environ:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
         return raw.rstrip("/")
+
+    def existing_path(self, name: str) -> Path | None:
+        """Read a path to a file or folder that must exist."""
+        raw = self.get(name)
+        if raw is None:
+            return None
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise ConfigError(f"{name} names {raw!r}, which does not exist")
+        return path
 
     def database_url(self, name: str, default: str) -> str:
         """Read a SQLAlchemy URL for one of the supported databases."""

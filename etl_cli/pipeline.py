@@ -1,21 +1,26 @@
 """One run of one source: extract -> raw store -> transform -> load -> ledger. Owns the transactions.
 
-Raw payloads commit as they arrive, so even a failed run keeps what it received. The normalized rows,
-the rejects, the ledger's final state and the checkpoint commit together in one transaction: a run that
-fails at any point leaves the normalized tables exactly as they were.
+Raw payloads commit as they arrive, so even a failed run keeps what it received. For API sources the
+normalized rows, the rejects, the ledger's final state and the checkpoint commit together in one transaction:
+a run that fails at any point leaves the normalized tables exactly as they were. A page that carries a
+checkpoint state (a chunk of a CSV file) commits on its own with that state, so a long stream resumes after
+its last committed chunk instead of starting over.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from etl_cli.aliases import read_aliases
 from etl_cli.config import Settings
 from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
@@ -26,7 +31,8 @@ from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
 from etl_cli.transform import TRANSFORMS
-from etl_cli.transform.records import Normalized, Reject, Snapshot
+from etl_cli.transform.identity import AliasMap
+from etl_cli.transform.records import Normalized
 
 log = logging.getLogger(__name__)
 Transform = Callable[..., Normalized]
@@ -49,7 +55,8 @@ def run_named(
     """
     engine = engine or open_database(settings.database_url)
     extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir)
-    return run_source(engine, extractor, TRANSFORMS[source], stop=stop)
+    aliases = read_aliases(settings.aliases_path)
+    return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases)
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -62,81 +69,130 @@ def run_source(
     extractor: Extractor,
     transform: Transform,
     stop: threading.Event | None = None,
+    aliases: AliasMap | None = None,
 ) -> ledger.RunRecord:
     """Run one source end to end and return its ledger row.
 
-    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`, loading nothing.
+    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`.
 
     Raises:
         RunLocked: another run of this source is in progress.
-        RunFailed: the run failed or was stopped; its ledger row says why; normalized tables are unchanged.
+        RunFailed: the run failed or was stopped; its ledger row says why; normalized tables are unchanged
+            (but for pages that carried a checkpoint state, which committed with it).
     """
     source = extractor.name
+    run = Run(engine, extractor, transform, read_aliases() if aliases is None else aliases, stop)
     with source_lock(engine, source):
         with engine.begin() as conn:
             abandoned = ledger.abandon_stale_runs(conn, source, _now())
-            run_id = ledger.start_run(conn, source, _now())
+            run.run_id = ledger.start_run(conn, source, _now())
+            state = ledger.read_state(conn, source)
         if abandoned:
             log.warning("%s: marked %d interrupted run(s) as abandoned", source, abandoned)
         try:
-            _extract_and_load(engine, extractor, transform, run_id, stop)
+            run.extract_and_load(state)
         except BaseException as exc:
             error = describe_failure(exc)
             status = "abandoned" if isinstance(exc, RunStopped) else "failed"
-            _record_failure(engine, extractor, run_id, error, status)
+            run.record_failure(error, status)
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on after the ledger says what happened
             with engine.connect() as conn:
-                record = ledger.get_run(conn, run_id)
-            raise RunFailed(f"{source} run {run_id} {status}: {error}", record) from exc
+                record = ledger.get_run(conn, run.run_id)
+            raise RunFailed(f"{source} run {run.run_id} {status}: {error}", record) from exc
         with engine.connect() as conn:
-            return ledger.get_run(conn, run_id)
+            return ledger.get_run(conn, run.run_id)
 
 
-def _extract_and_load(
-    engine: Engine,
-    extractor: Extractor,
-    transform: Transform,
-    run_id: int,
-    stop: threading.Event | None,
-) -> None:
-    snapshots: list[tuple[int, Snapshot]] = []
-    rejects: list[tuple[int, Reject]] = []
-    for page in extractor.pages():
-        if stop is not None and stop.is_set():
-            raise RunStopped("stopped by a shutdown request before it finished; nothing was loaded")
-        with engine.begin() as conn:
-            payload_id = store_page(conn, page, run_id)
-        normalized = transform(page)
-        snapshots += [(payload_id, snapshot) for snapshot in normalized.snapshots]
-        rejects += [(payload_id, reject) for reject in normalized.rejects]
-    with engine.begin() as conn:
-        now = _now()
-        loaded = insert_snapshots(conn, snapshots, run_id, now)
-        ledger.record_rejects(conn, run_id, rejects, now)
-        counts = ledger.RunCounts(
+@dataclass(frozen=True)
+class Tally:
+    """Records handled by committed loads."""
+
+    extracted: int = 0
+    loaded: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    newest: datetime | None = None
+
+    def __add__(self, other: Tally) -> Tally:
+        newest = max((t for t in (self.newest, other.newest) if t is not None), default=None)
+        return Tally(
+            self.extracted + other.extracted,
+            self.loaded + other.loaded,
+            self.skipped + other.skipped,
+            self.rejected + other.rejected,
+            newest,
+        )
+
+
+@dataclass
+class Run:
+    """One run in progress, and what it has committed so far."""
+
+    engine: Engine
+    extractor: Extractor
+    transform: Transform
+    aliases: AliasMap
+    stop: threading.Event | None
+    run_id: int = 0
+    committed: Tally = Tally()
+
+    def extract_and_load(self, state: Mapping[str, Any] | None) -> None:
+        """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction."""
+        pending: list[tuple[int, Normalized]] = []
+        for page in self.extractor.pages(state):
+            if self.stop is not None and self.stop.is_set():
+                raise RunStopped("stopped by a shutdown request before it finished")
+            if page.state is None:
+                with self.engine.begin() as conn:
+                    pending.append((store_page(conn, page, self.run_id), self.transform(page)))
+                continue
+            with self.engine.begin() as conn:
+                tally = self._load(conn, [(store_page(conn, page, self.run_id), self.transform(page))])
+                ledger.save_state(conn, self.extractor.name, page.state)
+            self.committed += tally
+        with self.engine.begin() as conn:
+            total = self.committed + self._load(conn, pending)
+            ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.counts(total))
+            ledger.save_checkpoint(
+                conn, self.extractor.name, self.run_id, _now(), last_observed_at=total.newest
+            )
+        self.committed = total
+        log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.counts(total))
+
+    def _load(self, conn: Connection, pages: list[tuple[int, Normalized]]) -> Tally:
+        snapshots = [(payload_id, s) for payload_id, page in pages for s in page.snapshots]
+        rejects = [(payload_id, r) for payload_id, page in pages for r in page.rejects]
+        loaded = insert_snapshots(conn, snapshots, self.run_id, _now(), self.aliases)
+        ledger.record_rejects(conn, self.run_id, rejects, _now())
+        return Tally(
             extracted=len(snapshots) + len(rejects),
             loaded=loaded,
             skipped=len(snapshots) - loaded,
             rejected=len(rejects),
-            http_requests=extractor.stats.requests,
-            http_retries=extractor.stats.retries,
+            newest=max((s.observed_at for _, s in snapshots), default=None),
         )
-        ledger.finish_run(conn, run_id, "succeeded", _now(), counts)
-        newest = max((snapshot.observed_at for _, snapshot in snapshots), default=None)
-        ledger.save_checkpoint(conn, extractor.name, run_id, _now(), last_observed_at=newest)
-    log.info("%s run %d: %s", extractor.name, run_id, counts)
 
+    def counts(self, tally: Tally) -> ledger.RunCounts:
+        """Ledger counts: the records of `tally` and the extractor's HTTP cost."""
+        return ledger.RunCounts(
+            extracted=tally.extracted,
+            loaded=tally.loaded,
+            skipped=tally.skipped,
+            rejected=tally.rejected,
+            http_requests=self.extractor.stats.requests,
+            http_retries=self.extractor.stats.retries,
+        )
 
-def _record_failure(engine: Engine, extractor: Extractor, run_id: int, error: str, status: str) -> None:
-    counts = ledger.RunCounts(http_requests=extractor.stats.requests, http_retries=extractor.stats.retries)
-    try:
-        with engine.begin() as conn:
-            ledger.finish_run(conn, run_id, status, _now(), counts, error)
-            ledger.save_checkpoint(conn, extractor.name, run_id, _now(), error=error)
-    except SQLAlchemyError:
-        # The database itself is failing; the next run will mark this one abandoned.
-        log.exception("%s run %d: could not record the failure in the ledger", extractor.name, run_id)
+    def record_failure(self, error: str, status: str) -> None:
+        """Close the ledger row as failed or abandoned, with what committed before the failure."""
+        try:
+            with self.engine.begin() as conn:
+                ledger.finish_run(conn, self.run_id, status, _now(), self.counts(self.committed), error)
+                ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
+        except SQLAlchemyError:
+            # The database itself is failing; the next run will mark this one abandoned.
+            log.exception("%s run %d: could not record the failure", self.extractor.name, self.run_id)
 
 
 def describe_failure(exc: BaseException) -> str:

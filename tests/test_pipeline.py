@@ -275,8 +275,8 @@ class InterruptedExtractor:
         self.inner = extractor
         self.stats = extractor.stats
 
-    def pages(self):
-        yield from list(self.inner.pages())[:1]
+    def pages(self, state=None):
+        yield from list(self.inner.pages(state))[:1]
         raise KeyboardInterrupt
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from etl_cli.errors import FatalSourceError
 
 
 @dataclass(frozen=True)
@@ -13,10 +16,13 @@ class RawPage:
     """One response body exactly as received; the unit the raw store keeps."""
 
     source: str
-    url: str  # without secrets
-    http_status: int
+    url: str  # without secrets; file:// for files
+    http_status: int | None  # None for files
     fetched_at: datetime  # UTC, timezone-aware
     body: bytes
+    # A page that carries a checkpoint state is committed on its own, together with that state, so a long
+    # stream (a big CSV file) resumes after its last committed page.
+    state: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -33,6 +39,21 @@ class Extractor(Protocol):
     name: str
     stats: HttpStats
 
-    def pages(self) -> Iterator[RawPage]:
-        """Yield raw pages in order; raise SourceError when the source fails."""
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
+        """Yield raw pages in order, resuming after `state` if the source can; raise SourceError on failure.
+
+        `state` is the checkpoint state of the last committed page that carried one (see RawPage.state).
+        """
         ...
+
+
+def count_json_array(page: RawPage) -> int:
+    """Count the elements of a page that must be a JSON array; anything else fails the run."""
+    try:
+        records = json.loads(page.body)
+    except ValueError:
+        records = None
+    if not isinstance(records, list):
+        start = page.body[:60].decode("utf-8", "replace")
+        raise FatalSourceError(f"{page.url} did not return a JSON array (body starts {start!r})")
+    return len(records)

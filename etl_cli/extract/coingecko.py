@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from etl_cli.config import CoinGeckoSettings
 from etl_cli.errors import FatalSourceError
-from etl_cli.extract.base import HttpStats, RawPage
+from etl_cli.extract.base import HttpStats, RawPage, count_json_array
 from etl_cli.extract.http import HttpClient, error_code
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,11 @@ class CoinGeckoExtractor:
         """HTTP requests and retries so far."""
         return self.client.stats
 
-    def pages(self) -> Iterator[RawPage]:
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
         """Yield pages 1..max_pages, stopping after a short or empty one (the API gives no total)."""
         for number in range(1, self.max_pages + 1):
             page = self._fetch(number)
-            count = count_records(page)
+            count = count_json_array(page)
             log.info("coingecko: page %d has %d records", number, count)
             yield page
             if count < self.per_page:
@@ -68,15 +68,3 @@ class CoinGeckoExtractor:
             if hint:
                 raise FatalSourceError(f"{exc} ({hint})", exc.response) from exc
             raise
-
-
-def count_records(page: RawPage) -> int:
-    """Count the records of a markets page; a page that is not a JSON array fails the run."""
-    try:
-        records = json.loads(page.body)
-    except ValueError:
-        records = None
-    if not isinstance(records, list):
-        start = page.body[:60].decode("utf-8", "replace")
-        raise FatalSourceError(f"{page.url} did not return a JSON array (body starts {start!r})")
-    return len(records)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -143,6 +144,20 @@ def save_checkpoint(
             index_elements=["source"],
             set_={"last_run_id": run_id, "last_observed_at": newest, **outcome},
         )
+    )
+
+
+def read_state(conn: Connection, source: str) -> dict[str, Any] | None:
+    """The checkpoint state a source saved with its last committed page, if any."""
+    raw = conn.scalar(sa.select(source_checkpoints.c.state).where(source_checkpoints.c.source == source))
+    return json.loads(raw) if raw else None
+
+
+def save_state(conn: Connection, source: str, state: Mapping[str, Any]) -> None:
+    """Save a source's resume state; commit it in the transaction of the rows it accounts for."""
+    insert = dialect_insert(conn, source_checkpoints).values(source=source, state=json.dumps(state))
+    conn.execute(
+        insert.on_conflict_do_update(index_elements=["source"], set_={"state": insert.excluded.state})
     )
 
 

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
+from marshmallow import fields, validate
+
+from etl_cli.extract.base import RawPage
+from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
+# Anything larger is a corrupt value, not a market: it would not fit the database's NUMERIC either.
+MAX_AMOUNT = Decimal("1e30")
+
+
+class Amount(fields.Decimal):
+    """A non-negative exact amount; an empty string (as some providers send for unknown) reads as None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if value == "" and self.allow_none:
+            return None
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def optional_amount() -> Amount:
+    """An amount the record may leave out, null or empty."""
+    return Amount(load_default=None, allow_none=True)
+
+
 _WHITESPACE = " \t\n\r"
 
 
@@ -61,3 +88,26 @@ def text_or_none(record: Any, key: str) -> str | None:
     if isinstance(record, dict) and record.get(key) not in (None, ""):
         return str(record[key])
     return None
+
+
+def normalize_json_array(
+    page: RawPage,
+    schema: ma.Schema,
+    to_snapshot: Callable[[str, dict[str, Any]], Snapshot],
+) -> Normalized:
+    """Validate each element of a JSON-array page with `schema`; a bad element becomes a reject."""
+    result = Normalized()
+    try:
+        items = list(iter_json_array(page.body))
+    except ValueError as exc:
+        reason = f"page is not a JSON array: {exc}"
+        result.rejects.append(Reject(page.source, None, reason, page.body[:500].decode("utf-8", "replace")))
+        return result
+    for item, text in items:
+        try:
+            record = schema.load(item)
+        except ma.ValidationError as exc:
+            result.rejects.append(Reject(page.source, text_or_none(item, "id"), describe_invalid(exc), text))
+            continue
+        result.snapshots.append(to_snapshot(page.source, record))
+    return result

@@ -1,0 +1,34 @@
+"""CoinPaprika /tickers: one response holds every ticker; the HTTP discipline lives in http.py."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from etl_cli.config import CoinPaprikaSettings
+from etl_cli.extract.base import HttpStats, RawPage, count_json_array
+from etl_cli.extract.http import HttpClient
+
+log = logging.getLogger(__name__)
+
+
+class CoinPaprikaExtractor:
+    """Every CoinPaprika ticker with its USD quote, in one request."""
+
+    name = "coinpaprika"
+
+    def __init__(self, client: HttpClient, settings: CoinPaprikaSettings) -> None:
+        self.client = client
+        self.settings = settings
+
+    @property
+    def stats(self) -> HttpStats:
+        """HTTP requests and retries so far."""
+        return self.client.stats
+
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
+        """Yield the single /tickers page."""
+        page = self.client.get(f"{self.settings.base_url}/tickers", {"quotes": "USD"})
+        log.info("coinpaprika: %d tickers", count_json_array(page))
+        yield page

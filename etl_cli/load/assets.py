@@ -1,0 +1,143 @@
+"""Canonical assets: link every new source record to an asset, set-based, using the identity rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from etl_cli.load.bulk import BATCH_ROWS, insert_rows
+from etl_cli.load.tables import asset_sources, assets, market_snapshots
+from etl_cli.transform.identity import AliasMap, Key, KnownRecord, SourceRecord, resolve
+from etl_cli.transform.records import Snapshot
+
+
+def ensure_assets(
+    conn: Connection, snapshots: Iterable[Snapshot], now: datetime, aliases: AliasMap
+) -> dict[Key, int]:
+    """Map each (source, source asset id) to its canonical asset; ids seen before keep their asset forever."""
+    latest: dict[Key, Snapshot] = {}
+    for snapshot in snapshots:
+        key = (snapshot.source, snapshot.source_asset_id)
+        if key not in latest or snapshot.observed_at > latest[key].observed_at:
+            latest[key] = snapshot
+    known = _asset_ids(conn, asset_sources.c.source, asset_sources.c.source_asset_id, latest)
+    missing = [_record(latest[key]) for key in sorted(latest) if key not in known]
+    if not missing:
+        return known
+    decided = resolve(missing, _candidates(conn, missing, aliases), aliases)
+    loners = [record for record in missing if decided[record.key] is None]
+    insert_rows(
+        conn,
+        assets,
+        [
+            {
+                "symbol": r.symbol,
+                "name": r.name,
+                "origin_source": r.source,
+                "origin_source_asset_id": r.source_asset_id,
+                "created_at": now,
+            }
+            for r in loners
+        ],
+    )
+    created = _asset_ids(
+        conn, assets.c.origin_source, assets.c.origin_source_asset_id, [r.key for r in loners]
+    )
+    links = {r.key: decided[r.key] or created[r.key] for r in missing}
+    rows = [
+        {
+            "source": r.source,
+            "source_asset_id": r.source_asset_id,
+            "asset_id": links[r.key],
+            "symbol": r.symbol,
+            "name": r.name,
+            "first_seen_at": now,
+        }
+        for r in missing
+    ]
+    insert_rows(conn, asset_sources, rows, ["source", "source_asset_id"])
+    return {**known, **links}  # type: ignore[dict-item]
+
+
+def _record(snapshot: Snapshot) -> SourceRecord:
+    return SourceRecord(
+        snapshot.source,
+        snapshot.source_asset_id,
+        snapshot.symbol,
+        snapshot.name,
+        snapshot.price_usd,
+        snapshot.observed_at,
+    )
+
+
+def _candidates(conn: Connection, new: Sequence[SourceRecord], aliases: AliasMap) -> list[KnownRecord]:
+    """Linked records that could be the same coin: same symbol, or in the same alias group."""
+    groups = {aliases[r.key] for r in new if r.key in aliases}
+    members = [key for key, group in aliases.items() if group in groups]
+    symbols = sorted({r.symbol for r in new})
+    links = asset_sources.c
+    rows: dict[Key, sa.Row] = {}
+    for start in range(0, max(len(symbols), len(members)), BATCH_ROWS):
+        where = sa.or_(
+            links.symbol.in_(symbols[start : start + BATCH_ROWS]),
+            sa.tuple_(links.source, links.source_asset_id).in_(members[start : start + BATCH_ROWS]),
+        )
+        query = sa.select(links.asset_id, links.source, links.source_asset_id, links.symbol, links.name)
+        rows.update({(row.source, row.source_asset_id): row for row in conn.execute(query.where(where))})
+    prices = _latest_prices(conn, list(rows))
+    return [
+        KnownRecord(
+            row.asset_id,
+            SourceRecord(
+                row.source, row.source_asset_id, row.symbol, row.name, *prices.get(key, (None, None))
+            ),
+        )
+        for key, row in sorted(rows.items())
+    ]
+
+
+def _latest_prices(conn: Connection, keys: Sequence[Key]) -> dict[Key, tuple]:
+    """The newest (price, observed_at) of each linked record, for the same-hour price veto."""
+    s = market_snapshots.c
+    found: dict[Key, tuple] = {}
+    for start in range(0, len(keys), BATCH_ROWS):
+        newest = (
+            sa.select(s.source, s.source_asset_id, sa.func.max(s.observed_at).label("observed_at"))
+            .where(sa.tuple_(s.source, s.source_asset_id).in_(keys[start : start + BATCH_ROWS]))
+            .group_by(s.source, s.source_asset_id)
+            .subquery()
+        )
+        query = sa.select(s.source, s.source_asset_id, s.price_usd, s.observed_at).join(
+            newest,
+            sa.and_(
+                s.source == newest.c.source,
+                s.source_asset_id == newest.c.source_asset_id,
+                s.observed_at == newest.c.observed_at,
+            ),
+        )
+        found.update(
+            {(r.source, r.source_asset_id): (r.price_usd, r.observed_at) for r in conn.execute(query)}
+        )
+    return found
+
+
+def _asset_ids(
+    conn: Connection, source_column: sa.Column[str], id_column: sa.Column[str], keys: Iterable[Key]
+) -> dict[Key, int]:
+    """Map (source, source asset id) keys to asset ids, one SELECT per source and batch of ids."""
+    by_source: dict[str, list[str]] = {}
+    for source, source_asset_id in keys:
+        by_source.setdefault(source, []).append(source_asset_id)
+    asset_id = source_column.table.c.asset_id
+    found: dict[Key, int] = {}
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), BATCH_ROWS):
+            batch = ids[start : start + BATCH_ROWS]
+            rows = conn.execute(
+                sa.select(id_column, asset_id).where(source_column == source, id_column.in_(batch))
+            )
+            found.update({(source, row[0]): row[1] for row in rows})
+    return found
