@@ -60,8 +60,8 @@ def run_named(
 
 
 def configured_sources(settings: Settings) -> list[str]:
-    """The sources that `--source all` runs, in order."""
-    return list(SOURCES)
+    """The sources that `--source all` runs, in order: the APIs, and CSV files when a path is set."""
+    return [name for name in SOURCES if name != "csv" or settings.csv_path is not None]
 
 
 def run_source(

@@ -49,3 +49,10 @@ def add_page(
     matchers = [responses.matchers.query_param_matcher(page_query(number, per_page))]
     matchers += kwargs.pop("match", [])
     mock.add(responses.GET, url, match=matchers, **kwargs)
+
+
+COINPAPRIKA_REPLAY_DIR = ROOT / "fixtures" / "replay" / "coinpaprika"
+COINPAPRIKA_TICKERS = COINPAPRIKA_REPLAY_DIR / "tickers.json"
+COINPAPRIKA_TICKER = ROOT / "fixtures" / "coinpaprika" / "ticker_btc-bitcoin_quotes_usd_2022-04-19.json"
+CSV_DIR = ROOT / "fixtures" / "csv"
+IDENTITY_PAIRS = ROOT / "fixtures" / "identity_pairs.csv"

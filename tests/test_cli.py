@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from etl_cli.cli import app
 from etl_cli.load.engine import create_engine
 from etl_cli.load.locks import source_lock
-from tests.samples import REPLAY_DIR
+from tests.samples import CSV_DIR, REPLAY_DIR
 
 RUN = ["run", "--source", "coingecko", "--replay", str(REPLAY_DIR)]
 RUN_FIELDS = {
@@ -173,3 +173,81 @@ def test_db_upgrade_creates_the_schema(cli):
     result = cli("db", "upgrade")
     assert result.exit_code == 0 and "revision 0001" in result.stdout
     assert cli("runs", "--json").stdout.strip() == "[]"
+
+
+REPLAY_ROOT = str(REPLAY_DIR.parent)
+
+
+def test_run_all_runs_every_configured_source_and_reports_each(cli):
+    result = cli("run", "--source", "all", "--replay", REPLAY_ROOT, "--json", CRYPTOETL_CSV_PATH=str(CSV_DIR))
+    assert result.exit_code == 0, result.stderr
+    summaries = json.loads(result.stdout)
+    assert [(s["source"], s["status"], s["loaded"]) for s in summaries] == [
+        ("coingecko", "succeeded", 250),
+        ("coinpaprika", "succeeded", 70),
+        ("csv", "succeeded", 900),
+    ]
+
+
+def test_run_all_goes_on_after_a_failing_source_and_exits_1(cli, tmp_path):
+    replay = tmp_path / "replay"
+    shutil.copytree(REPLAY_DIR.parent, replay)
+    (replay / "coingecko" / "manifest.json").write_text('{"responses": []}')
+    result = cli("run", "--source", "all", "--replay", str(replay), CRYPTOETL_HTTP_MAX_ATTEMPTS="1")
+    assert result.exit_code == 1
+    assert "coinpaprika run 2 succeeded" in result.stdout
+    assert result.stderr.startswith("Error: coingecko run 1 failed: HTTP 404")
+    assert result.stderr.count("\n") == 1
+
+
+def test_csv_needs_a_path_and_refuses_an_unknown_header(sqlite_cli, tmp_path):
+    missing = sqlite_cli("run", "--source", "csv")
+    assert missing.exit_code == 1
+    assert missing.stderr == "Error: --source csv needs --path FILE_OR_FOLDER (or CRYPTOETL_CSV_PATH)\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,price\n2024-01-01,1\n")
+    refused = sqlite_cli("run", "--source", "csv", "--path", str(bad))
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert "unknown CSV header 'when,price'; accepted: SNo,Name,Symbol,Date," in refused.stderr
+    assert json.loads(sqlite_cli("runs", "--json").stdout) == []  # nothing was written
+
+
+def test_assets_lists_each_coin_once_with_every_feed(cli):
+    cli("run", "--source", "all", "--replay", REPLAY_ROOT, CRYPTOETL_CSV_PATH=str(CSV_DIR))
+    assets = json.loads(cli("assets", "--json").stdout)
+    bitcoin = [a for a in assets if a["symbol"] == "BTC"]
+    assert len(bitcoin) == 1
+    feeds = {(f["source"], f["source_asset_id"]): f["price_usd"] for f in bitcoin[0]["sources"]}
+    assert feeds[("coingecko", "bitcoin")] == "96114.08481738689"
+    assert feeds[("coinpaprika", "btc-bitcoin")] == "65654.22704542862"
+    # the newest CSV row, read by hand from coin_Bitcoin_excel_resaved_tail200.csv's last line:
+    # 2862,Bitcoin,BTC,2021-02-27,48253.2701,45269.02577,46344.77224,46188.45128,45910946382,8.61E+11
+    assert feeds[("csv", "btc-bitcoin")] == "46188.45128"
+    unmatched = json.loads(cli("assets", "--unmatched", "--json").stdout)
+    assert all(len({f["source"] for f in a["sources"]}) == 1 for a in unmatched)
+    assert len(unmatched) == len(assets) - 61
+    table = cli("assets", "--unmatched").stdout.splitlines()
+    assert table[0].split()[:3] == ["ASSET", "SYMBOL", "NAME"] and len(table) == len(unmatched) + 1
+
+
+def test_health_says_healthy_or_stale(cli):
+    missing = cli("health")
+    assert missing.exit_code == 1
+    assert (
+        missing.stderr
+        == "Error: the database has no cryptoetl schema, not 0001: run `cryptoetl db upgrade`\n"
+    )
+    cli("db", "upgrade")
+    assert cli("health").stdout.startswith("healthy: schema 0001, no run yet")
+    cli(*RUN)
+    assert cli("health").exit_code == 0
+    stale = cli("health", "--max-age", "0")
+    assert stale.exit_code == 1 and stale.stderr.startswith(
+        "Error: stale: the newest run (coingecko) started"
+    )
+
+
+def test_a_bad_cron_is_a_one_line_error(sqlite_cli):
+    result = sqlite_cli("schedule", "--cron", "61 * * * *")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("Error: --cron '61 * * * *': ")

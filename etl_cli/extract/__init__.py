@@ -7,8 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from etl_cli.config import Settings
+from etl_cli.errors import ConfigError
 from etl_cli.extract.base import Extractor
 from etl_cli.extract.coingecko import CoinGeckoExtractor
+from etl_cli.extract.coinpaprika import CoinPaprikaExtractor
+from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.extract.http import HttpClient
 
 
@@ -18,6 +21,7 @@ def build_coingecko(
     pages: int = 4,
     replay_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    **_: object,
 ) -> Extractor:
     """Build the CoinGecko extractor; the key goes in a header, never in the URL."""
     coingecko = settings.coingecko
@@ -33,4 +37,35 @@ def build_coingecko(
     return CoinGeckoExtractor(client, coingecko, max_pages=pages)
 
 
-SOURCES: dict[str, Callable[..., Extractor]] = {"coingecko": build_coingecko}
+def build_coinpaprika(
+    settings: Settings,
+    *,
+    replay_dir: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    **_: object,
+) -> Extractor:
+    """Build the CoinPaprika extractor; a key, if any, goes in the Authorization header."""
+    coinpaprika = settings.coinpaprika
+    client = HttpClient(
+        "coinpaprika",
+        settings.http,
+        secret_headers={"Authorization": coinpaprika.api_key} if coinpaprika.api_key else {},
+        calls_per_minute=coinpaprika.calls_per_minute,
+        replay_dir=replay_dir,
+        sleep=sleep,
+    )
+    return CoinPaprikaExtractor(client, coinpaprika)
+
+
+def build_csv(settings: Settings, **_: object) -> Extractor:
+    """Build the CSV extractor over CRYPTOETL_CSV_PATH (or --path); headers are checked before any write."""
+    if settings.csv_path is None:
+        raise ConfigError("--source csv needs --path FILE_OR_FOLDER (or CRYPTOETL_CSV_PATH)")
+    return CsvExtractor(settings.csv_path)
+
+
+SOURCES: dict[str, Callable[..., Extractor]] = {
+    "coingecko": build_coingecko,
+    "coinpaprika": build_coinpaprika,
+    "csv": build_csv,
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import etl_cli.schema
 from etl_cli.errors import LoadError
+from etl_cli.load.tables import etl_runs
 
 MIGRATIONS_DIR = Path(etl_cli.schema.__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -28,9 +30,22 @@ def create_engine(database_url: str) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": 30})
     sa.event.listen(engine, "connect", _configure_sqlite)
     # pysqlite's own BEGIN handling defers locking and skips DDL; take the write lock at BEGIN instead,
-    # so a transaction never fails half-way on an upgrade from reader to writer.
-    sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    # so a transaction never fails half-way on an upgrade from reader to writer. Readers (see reader())
+    # begin DEFERRED: in WAL mode they need no lock, so they never wait behind a long load.
+    sa.event.listen(
+        engine,
+        "begin",
+        lambda conn: conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN, 'IMMEDIATE')}"),
+    )
     return engine
+
+
+_BEGIN = "cryptoetl_sqlite_begin"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for reading only: on SQLite its transactions take no lock."""
+    return engine.execution_options(**{_BEGIN: "DEFERRED"})
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -86,3 +101,36 @@ def open_database(database_url: str) -> Engine:
             f"cannot use the database at {shown}: {detail} (check CRYPTOETL_DATABASE_URL)"
         ) from exc
     return engine
+
+
+def check_health(database_url: str, max_age: timedelta) -> str:
+    """Say in one line that the database answers, is at the newest revision and saw a recent run.
+
+    Raises:
+        LoadError: any of the three is not so.
+    """
+    engine = create_engine(database_url)
+    try:
+        with reader(engine).connect() as conn:
+            revision = current_revision(conn)
+            if revision != head_revision():
+                found = f"is at revision {revision}" if revision else "has no cryptoetl schema"
+                raise LoadError(f"the database {found}, not {head_revision()}: run `cryptoetl db upgrade`")
+            newest = conn.execute(
+                sa.select(etl_runs.c.source, etl_runs.c.status, etl_runs.c.started_at)
+                .order_by(etl_runs.c.run_id.desc())
+                .limit(1)
+            ).first()
+    except sa.exc.SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise LoadError(f"database unreachable: {detail} (check CRYPTOETL_DATABASE_URL)") from exc
+    finally:
+        engine.dispose()
+    if newest is None:
+        return f"healthy: schema {revision}, no run yet"
+    age = datetime.now(UTC) - newest.started_at
+    minutes = f"{age.total_seconds() / 60:.0f} min"
+    if age > max_age:
+        limit = f"{max_age.total_seconds() / 60:.0f} min"
+        raise LoadError(f"stale: the newest run ({newest.source}) started {minutes} ago, more than {limit}")
+    return f"healthy: schema {revision}, newest run {newest.source} {newest.status}, started {minutes} ago"

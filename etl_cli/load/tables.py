@@ -52,7 +52,7 @@ raw_payloads = Table(
     Column("payload_id", BigId, primary_key=True),
     Column("source", String(32), nullable=False),
     Column("url", Text, nullable=False),
-    Column("http_status", Integer, nullable=False),
+    Column("http_status", Integer),  # NULL for files
     Column("fetched_at", UtcDateTime, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("body", LargeBinary, nullable=False),

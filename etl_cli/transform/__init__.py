@@ -6,6 +6,12 @@ from collections.abc import Callable
 
 from etl_cli.extract.base import RawPage
 from etl_cli.transform.coingecko import normalize_markets
+from etl_cli.transform.coinpaprika import normalize_tickers
+from etl_cli.transform.csv_rows import normalize_csv
 from etl_cli.transform.records import Normalized
 
-TRANSFORMS: dict[str, Callable[[RawPage], Normalized]] = {"coingecko": normalize_markets}
+TRANSFORMS: dict[str, Callable[[RawPage], Normalized]] = {
+    "coingecko": normalize_markets,
+    "coinpaprika": normalize_tickers,
+    "csv": normalize_csv,
+}

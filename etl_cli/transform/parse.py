@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -24,12 +24,11 @@ class Amount(fields.Decimal):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> Any:
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
+        """Read "" as null (where null is allowed), before validation."""
         if value == "" and self.allow_none:
-            return None
-        return super()._deserialize(value, attr, data, **kwargs)
+            value = None
+        return super().deserialize(value, attr, data, **kwargs)
 
 
 def optional_amount() -> Amount:

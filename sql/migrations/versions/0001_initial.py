@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("payload_id", BIG_ID, primary_key=True),
         sa.Column("source", sa.String(32), nullable=False),
         sa.Column("url", sa.Text, nullable=False),
-        sa.Column("http_status", sa.Integer, nullable=False),
+        sa.Column("http_status", sa.Integer),  # NULL for files
         sa.Column("fetched_at", TIMESTAMP, nullable=False),
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),

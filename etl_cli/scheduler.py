@@ -1,0 +1,301 @@
+"""`cryptoetl schedule`: run the sources on a crontab schedule, in UTC, until SIGTERM or SIGINT.
+
+A tick that fails is logged (the pipeline has already recorded it in the ledger) and the next tick runs as
+usual. On SIGTERM or SIGINT no new run starts; the run in progress gets a grace period to finish, then is
+told to stop at its next page boundary, where it ends `abandoned` without loading anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from etl_cli.config import Settings
+from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
+from etl_cli.load import ledger
+from etl_cli.load.engine import open_database
+from etl_cli.load.tables import etl_runs
+from etl_cli.pipeline import configured_sources, run_named
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CRON = "0 * * * *"
+# A tick missed by up to this much (the process was busy, suspended or starting) still runs, once.
+MISFIRE_GRACE_S = 300
+# How long a run in progress may go on finishing after SIGTERM before it is told to stop...
+FINISH_GRACE_S = 25.0
+# ...and how long it then has to reach a page boundary, so a stop takes 30 s at most.
+ABANDON_WAIT_S = 5.0
+BLOCKED_REASON = (
+    "stopped by a shutdown request while blocked in a request past the deadline; nothing was loaded"
+)
+
+
+def parse_cron(expr: str) -> CronTrigger:
+    """Turn a five-field crontab expression into a trigger in UTC, or raise a one-line ConfigError."""
+    try:
+        trigger = CronTrigger.from_crontab(expr, timezone=UTC)
+    except ValueError as exc:
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"--cron {expr!r}: {reason}") from None
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        # e.g. "0 0 31 2 *": valid fields, but a scheduler that would never run anything.
+        raise ConfigError(f"--cron {expr!r}: never fires (no such date)")
+    return trigger
+
+
+def scheduled_sources(settings: Settings, source: str) -> list[str]:
+    """Resolve `--source`: a configured source's name, or `all` for every configured source."""
+    sources = configured_sources(settings)
+    if source == "all":
+        return sources
+    if source not in sources:
+        raise ConfigError(f"--source {source!r}: not a configured source (choose all, {', '.join(sources)})")
+    return [source]
+
+
+class ScheduledRuns:
+    """The scheduler's job: run one source, log how it went and never raise; knows which runs are going on.
+
+    `stop` is handed to every run: once set, a run in progress gives up at its next page boundary.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        pages: int = 4,
+        replay_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.pages = pages
+        self.replay_dir = replay_dir
+        self.stop = threading.Event()
+        self._closing = threading.Event()
+        self._changed = threading.Condition()
+        self._active: set[str] = set()
+
+    def __call__(self, source: str) -> ledger.RunRecord | None:
+        """Run `source` once; return its ledger row, or None when it failed or did not start."""
+        with self._changed:
+            self._active.add(source)
+        try:
+            return self._run(source)
+        finally:
+            with self._changed:
+                self._active.discard(source)
+                self._changed.notify_all()
+
+    def _run(self, source: str) -> ledger.RunRecord | None:
+        if self._closing.is_set():
+            # A tick handed to the pool just as shutdown began: starting it would only delay the exit.
+            log.info("%s: shutting down, scheduled run not started", source)
+            return None
+        log.info("%s: scheduled run starting", source)
+        try:
+            record = run_named(
+                self.settings,
+                source,
+                pages=self.pages,
+                replay_dir=self.replay_dir,
+                engine=self.engine,
+                stop=self.stop,
+            )
+        except RunLocked as exc:
+            log.warning("%s: scheduled run skipped: %s", source, exc)
+            return None
+        except CryptoEtlError as exc:
+            # RunFailed says "<source> run <id> failed: <why>"; its ledger row is already recorded.
+            log.error("%s: scheduled run did not succeed: %s", source, exc)
+            return None
+        except Exception:
+            # A bug, not a bad hour: keep the traceback, and keep the scheduler alive for the next tick.
+            log.exception("%s: scheduled run crashed; the next tick runs as usual", source)
+            return None
+        log.info(
+            "%s run %d succeeded in %s s: %d extracted, %d loaded, %d skipped, %d rejected",
+            source,
+            record.run_id,
+            record.duration_s,
+            record.extracted,
+            record.loaded,
+            record.skipped,
+            record.rejected,
+        )
+        return record
+
+    @property
+    def active(self) -> list[str]:
+        """Sources whose run is in progress now."""
+        with self._changed:
+            return sorted(self._active)
+
+    def close(self) -> None:
+        """Start no more runs; the runs in progress go on."""
+        self._closing.set()
+
+    def abandon(self) -> None:
+        """Tell the runs in progress to stop at their next page boundary."""
+        self._closing.set()
+        self.stop.set()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float | None, *, until_abandoned: bool = False) -> bool:
+        """Wait until no run is in progress (or, with until_abandoned, until abandon()); True if so."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: not self._active or (until_abandoned and self.stop.is_set()), timeout
+            )
+
+
+def build_scheduler(
+    runs: ScheduledRuns,
+    trigger: CronTrigger,
+    sources: Sequence[str],
+    *,
+    run_now: bool = False,
+) -> BlockingScheduler:
+    """Build a scheduler with one job per source on `trigger`; with run_now, each job also runs at start."""
+    # One job per source rather than one for all: a source that fails or hangs never delays or blocks the
+    # others, and max_instances=1 per job mirrors the per-source lock. Each source may run at the same
+    # time as the others, so the pool has a thread per source.
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=max(1, len(sources)))},
+        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE_S},
+    )
+    for source in sources:
+        options = {"next_run_time": datetime.now(UTC)} if run_now else {}
+        scheduler.add_job(
+            runs, trigger, args=[source], id=source, name=f"cryptoetl run --source {source}", **options
+        )
+    return scheduler
+
+
+def serve(
+    settings: Settings,
+    *,
+    cron: str = DEFAULT_CRON,
+    source: str = "all",
+    run_now: bool = False,
+    grace: float = FINISH_GRACE_S,
+    abandon_wait: float = ABANDON_WAIT_S,
+) -> None:
+    """Run the sources on the `cron` schedule (UTC) until SIGTERM or SIGINT, then return.
+
+    After the signal no run starts; a run in progress has `grace` seconds to finish, then `abandon_wait`
+    seconds to stop at a page boundary. A run still going after that (blocked in a request) is marked
+    `abandoned` here and the process exits at once with status 0, since a thread blocked in a socket read
+    cannot be interrupted and would hold up the interpreter's exit. A second signal skips the grace period.
+
+    Raises:
+        ConfigError: the cron expression or the source is not usable.
+        LoadError: the database cannot be reached or migrated at start.
+    """
+    trigger = parse_cron(cron)
+    sources = scheduled_sources(settings, source)
+    _log_at_info()
+    engine = open_database(settings.database_url)
+    runs = ScheduledRuns(settings, engine)
+    scheduler = build_scheduler(runs, trigger, sources, run_now=run_now)
+    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def on_started(_event: SchedulerEvent) -> None:
+        for job in scheduler.get_jobs():
+            log.info("scheduled %s on %r (UTC): next run at %s", job.id, cron, job.next_run_time.isoformat())
+        # Only a running scheduler can be shut down, so signals are acted on from here on.
+        threading.Thread(
+            target=_handle_signals, args=(signals, scheduler, runs), name="cryptoetl-signals", daemon=True
+        ).start()
+
+    scheduler.add_listener(on_started, EVENT_SCHEDULER_STARTED)
+    # The handlers run in the main thread and only queue the signal (SimpleQueue.put is reentrant);
+    # the watcher thread does the work, so the handler never takes a lock the main thread may hold.
+    previous = {
+        signum: signal.signal(signum, lambda number, _frame: signals.put_nowait(number))
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        scheduler.start()  # returns once the watcher has shut the scheduler down
+        if not runs.wait_idle(grace, until_abandoned=True):
+            log.warning("still running after %s s: %s; abandoning at the next page", grace, runs.active)
+            runs.abandon()
+        if not runs.wait_idle(abandon_wait):
+            _exit_abandoning(engine, runs.active)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    engine.dispose()
+    log.info("scheduler stopped")
+
+
+def _handle_signals(
+    signals: queue.SimpleQueue[int], scheduler: BlockingScheduler, runs: ScheduledRuns
+) -> None:
+    signum = signals.get()
+    in_progress = runs.active
+    if in_progress:
+        log.info("%s: no new runs; letting the run in progress finish: %s", _name(signum), in_progress)
+    else:
+        log.info("%s: stopping; no run in progress", _name(signum))
+    runs.close()
+    scheduler.shutdown(wait=False)
+    signum = signals.get()
+    log.warning("%s again: abandoning the runs in progress at the next page", _name(signum))
+    runs.abandon()
+
+
+def _exit_abandoning(engine: Engine, sources: list[str]) -> None:
+    log.error("runs still blocked after the stop request: %s; recording them abandoned and exiting", sources)
+    try:
+        # Only the rows this process opened: a run of another process is never touched.
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(etl_runs)
+                .where(
+                    etl_runs.c.status == "running",
+                    etl_runs.c.source.in_(sources),
+                    etl_runs.c.pid == os.getpid(),
+                    etl_runs.c.hostname == socket.gethostname()[:255],
+                )
+                .values(status="abandoned", finished_at=datetime.now(UTC), error=BLOCKED_REASON)
+            )
+    except SQLAlchemyError:
+        log.exception("could not record the blocked runs; the next run of each marks it abandoned")
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def _log_at_info() -> None:
+    # The scheduler's log is the container's log: one INFO line per event, on stderr.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr, level=logging.WARNING
+        )
+    package = logging.getLogger("etl_cli")
+    if package.getEffectiveLevel() > logging.INFO:
+        package.setLevel(logging.INFO)
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name

@@ -1,0 +1,172 @@
+"""CSV chunks to snapshots: pure, no I/O. Two layouts, recognised by their header.
+
+A chunk body is the file's header line followed by some of its data lines, byte for byte, and its URL ends
+in `#line=N`, the file line number of the first data line, so that every reject names its line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from etl_cli.extract.base import RawPage
+from etl_cli.transform.parse import Amount, describe_invalid, optional_amount
+from etl_cli.transform.records import Normalized, Reject, Snapshot
+
+HISTORICAL_HEADER = ("SNo", "Name", "Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap")
+GENERIC_COLUMNS = ("symbol", "name", "price_usd", "market_cap_usd", "volume_24h_usd", "observed_at")
+GENERIC_OPTIONAL = ("source_asset_id",)
+ACCEPTED_HEADERS = (
+    f"{','.join(HISTORICAL_HEADER)} (historical prices) or "
+    f"{','.join(GENERIC_COLUMNS)}[,source_asset_id] (cryptoetl's own, any order)"
+)
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A day's price in the historical files is its close, which those files write as 23:59:59 UTC.
+DAY_CLOSE = time(23, 59, 59, tzinfo=UTC)
+
+
+class ObservedAt(fields.Field):
+    """A date (that day's close, 23:59:59 UTC) or an ISO 8601 datetime; without an offset it is UTC."""
+
+    default_error_messages = {"invalid": "Not a date or ISO 8601 datetime."}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        text = str(value).strip()
+        try:
+            if DATE_ONLY.match(text):
+                return datetime.combine(datetime.fromisoformat(text).date(), DAY_CLOSE)
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class HistoricalRow(ma.Schema):
+    """A row of the historical-prices layout; High, Low and Open stay in the raw store."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    Name = fields.String(required=True, validate=validate.Length(min=1))
+    Symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    Date = ObservedAt(required=True)
+    Close = Amount(required=True)
+    Volume = optional_amount()
+    Marketcap = optional_amount()
+
+
+class GenericRow(ma.Schema):
+    """A row of cryptoetl's own layout."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(load_default=None)
+    price_usd = Amount(required=True)
+    market_cap_usd = optional_amount()
+    volume_24h_usd = optional_amount()
+    observed_at = ObservedAt(required=True)
+    source_asset_id = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A recognised CSV layout: how to validate a row and where its values are."""
+
+    name: str
+    schema: ma.Schema
+    fields: dict[str, str]  # snapshot field -> column
+
+
+HISTORICAL = Layout(
+    "historical",
+    HistoricalRow(),
+    {
+        "name": "Name",
+        "symbol": "Symbol",
+        "observed_at": "Date",
+        "price_usd": "Close",
+        "volume_24h_usd": "Volume",
+        "market_cap_usd": "Marketcap",
+    },
+)
+GENERIC = Layout(
+    "generic", GenericRow(), {column: column for column in (*GENERIC_COLUMNS, *GENERIC_OPTIONAL)}
+)
+
+
+def detect_layout(header: list[str]) -> Layout | None:
+    """Recognise a header; None when it is neither accepted layout."""
+    columns = [column.strip() for column in header]
+    if tuple(columns) == HISTORICAL_HEADER:
+        return HISTORICAL
+    names = [column.lower() for column in columns]
+    if len(set(names)) == len(names) and set(GENERIC_COLUMNS) <= set(names) <= {
+        *GENERIC_COLUMNS,
+        *GENERIC_OPTIONAL,
+    }:
+        return GENERIC
+    return None
+
+
+def csv_asset_id(symbol: str, name: str | None) -> str:
+    """A CSV coin's id when the file gives none: `btc-bitcoin` for Bitcoin, BTC."""
+    slug = re.sub(r"[^a-z0-9]+", "-", (name or "").lower()).strip("-")
+    return f"{symbol.strip().lower()}-{slug}" if slug else symbol.strip().lower()
+
+
+def normalize_csv(page: RawPage) -> Normalized:
+    """Map one chunk to snapshots; a bad row becomes a reject naming its file and line."""
+    parts = urlsplit(page.url)
+    label = unquote(parts.path.rsplit("/", 1)[-1])
+    first_line = int(parts.fragment.removeprefix("line="))
+    text = page.body.decode("utf-8-sig")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    layout = detect_layout(header)
+    result = Normalized()
+    keys = [column.strip() if layout is HISTORICAL else column.strip().lower() for column in header]
+    consumed = reader.line_num
+    for row in reader:
+        source_text = "\n".join(lines[consumed : reader.line_num])
+        line = first_line + consumed - 1
+        consumed = reader.line_num
+        if not row:
+            continue  # a blank line
+        if layout is None or len(row) != len(keys):
+            reason = f"has {len(row)} fields, the header has {len(keys)}" if layout else "unknown header"
+            result.rejects.append(Reject(page.source, None, f"{label} line {line}: {reason}", source_text))
+            continue
+        try:
+            record = layout.schema.load(dict(zip(keys, row, strict=True)))
+        except ma.ValidationError as exc:
+            reason = f"{label} line {line}: {describe_invalid(exc)}"
+            result.rejects.append(Reject(page.source, None, reason, source_text))
+            continue
+        result.snapshots.append(_snapshot(page.source, layout, record))
+    return result
+
+
+def _snapshot(source: str, layout: Layout, record: dict[str, Any]) -> Snapshot:
+    value = {field: record.get(column) for field, column in layout.fields.items()}
+    symbol = value["symbol"].strip().upper()
+    return Snapshot(
+        source=source,
+        source_asset_id=value.get("source_asset_id") or csv_asset_id(symbol, value["name"]),
+        symbol=symbol,
+        name=value["name"],
+        observed_at=value["observed_at"],
+        price_usd=value["price_usd"],
+        market_cap_usd=value["market_cap_usd"],
+        volume_24h_usd=value["volume_24h_usd"],
+    )

@@ -1,0 +1,83 @@
+import shutil
+
+import pytest
+
+from etl_cli.errors import ConfigError
+from etl_cli.extract.csv_file import CsvExtractor
+from etl_cli.transform.csv_rows import normalize_csv
+from tests.samples import CSV_DIR
+
+TETHER = CSV_DIR / "coin_Tether_kaggle_head200.csv"
+
+
+@pytest.fixture
+def tether(tmp_path):
+    path = tmp_path / "coin_Tether.csv"
+    shutil.copy(TETHER, path)
+    return path
+
+
+def rows(pages) -> int:
+    return sum(len(normalize_csv(page).snapshots) for page in pages)
+
+
+def test_a_file_streams_in_chunks_that_each_carry_the_progress(tether):
+    pages = list(CsvExtractor(tether, chunk_rows=64).pages())
+    assert [p.url.rsplit("#", 1)[1] for p in pages] == ["line=2", "line=66", "line=130", "line=194"]
+    assert all(p.body.startswith(b"SNo,Name,Symbol,Date,") for p in pages)
+    assert rows(pages) == 200
+    final = pages[-1].state["files"][str(tether.resolve())]
+    assert final["offset"] == tether.stat().st_size and final["line"] == 202
+
+
+def test_an_unchanged_file_yields_nothing(tether):
+    pages = list(CsvExtractor(tether).pages())
+    assert list(CsvExtractor(tether).pages(pages[-1].state)) == []
+
+
+def test_a_grown_file_yields_only_its_new_lines(tether):
+    state = list(CsvExtractor(tether).pages())[-1].state
+    with tether.open("ab") as handle:
+        handle.write(b"201,Tether,USDT,2015-09-14 23:59:59,1.0,1.0,1.0,1.0123,1.0,1.0\n")
+    [page] = CsvExtractor(tether).pages(state)
+    [snapshot] = normalize_csv(page).snapshots
+    assert str(snapshot.price_usd) == "1.0123"
+    assert page.url.endswith("#line=202")
+
+
+def test_a_rewritten_file_is_read_again_from_the_start(tether):
+    state = list(CsvExtractor(tether).pages())[-1].state
+    tether.write_bytes(tether.read_bytes().replace(b"1.205739974975586", b"1.205739974975587"))
+    assert rows(CsvExtractor(tether).pages(state)) == 200
+
+
+def test_resuming_after_a_committed_chunk(tether):
+    first, *_ = CsvExtractor(tether, chunk_rows=50).pages()
+    rest = list(CsvExtractor(tether, chunk_rows=50).pages(first.state))
+    assert rows(rest) == 150
+    assert rest[0].url.endswith("#line=52")
+
+
+def test_a_folder_reads_its_csv_files_in_name_order():
+    names = [p.name for p in CsvExtractor(CSV_DIR).files]
+    assert names == sorted(names) and len(names) == 4
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"date,open,close\n2020-01-01,1,2\n", "unknown CSV header 'date,open,close'; accepted: SNo,Name"),
+        (b"", "unknown CSV header ''"),
+        (b"\xff\xfe\x00b\x00a\x00d", "not a UTF-8 CSV file"),
+    ],
+)
+def test_an_unknown_header_is_refused_before_anything_is_read(tmp_path, content, message):
+    shutil.copy(TETHER, tmp_path / "a_good.csv")
+    (tmp_path / "b_bad.csv").write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        CsvExtractor(tmp_path)
+
+
+def test_a_folder_without_csv_files_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"has no \.csv files"):
+        CsvExtractor(tmp_path)
