@@ -77,12 +77,8 @@ def main() -> None:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         try:
-            measure(
-                "postgresql",
-                sa.make_url(args.postgres).set(database=name).render_as_string(False),
-                csv_file,
-                args.rows,
-            )
+            url = sa.make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+            measure("postgresql", url, csv_file)
         finally:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
