@@ -24,9 +24,9 @@ from etl_cli.aliases import read_aliases
 from etl_cli.config import Settings
 from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
-from etl_cli.extract.base import Extractor
+from etl_cli.extract.base import Extractor, RawPage
 from etl_cli.load import ledger
-from etl_cli.load.engine import open_database
+from etl_cli.load.engine import open_database, reader
 from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
@@ -35,7 +35,7 @@ from etl_cli.transform.identity import AliasMap
 from etl_cli.transform.records import Normalized
 
 log = logging.getLogger(__name__)
-Transform = Callable[..., Normalized]
+Transform = Callable[[RawPage], Normalized]
 
 
 def run_named(
@@ -97,10 +97,10 @@ def run_source(
             run.record_failure(error, status)
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on after the ledger says what happened
-            with engine.connect() as conn:
+            with reader(engine).connect() as conn:
                 record = ledger.get_run(conn, run.run_id)
             raise RunFailed(f"{source} run {run.run_id} {status}: {error}", record) from exc
-        with engine.connect() as conn:
+        with reader(engine).connect() as conn:
             return ledger.get_run(conn, run.run_id)
 
 
