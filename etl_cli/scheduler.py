@@ -237,8 +237,8 @@ def serve(
     try:
         scheduler.start()  # returns once the watcher has shut the scheduler down
         if not runs.wait_idle(grace, until_abandoned=True):
+            runs.abandon()  # before the log line, as in _handle_signals
             log.warning("still running after %s s: %s; abandoning at the next page", grace, runs.active)
-            runs.abandon()
         if not runs.wait_idle(abandon_wait):
             _exit_abandoning(engine, runs.active)
     finally:
@@ -260,8 +260,9 @@ def _handle_signals(
     runs.close()
     scheduler.shutdown(wait=False)
     signum = signals.get()
-    log.warning("%s again: abandoning the runs in progress at the next page", _name(signum))
+    # Stop first, then say so: whoever reads the log line can count on the stop request being in force.
     runs.abandon()
+    log.warning("%s again: abandoning the runs in progress at the next page", _name(signum))
 
 
 def _exit_abandoning(engine: Engine, sources: list[str]) -> None:
