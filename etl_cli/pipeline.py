@@ -54,7 +54,7 @@ def run_named(
         RunFailed: the run failed or was stopped; its ledger row says why.
     """
     engine = engine or open_database(settings.database_url)
-    extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir)
+    extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir, stop=stop)
     aliases = read_aliases(settings.aliases_path)
     return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,7 @@ def build_coingecko(
     pages: int = 4,
     replay_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
     **_: object,
 ) -> Extractor:
     """Build the CoinGecko extractor; the key goes in a header, never in the URL."""
@@ -33,6 +35,7 @@ def build_coingecko(
         calls_per_minute=coingecko.calls_per_minute,
         replay_dir=replay_dir,
         sleep=sleep,
+        stop=stop,
     )
     return CoinGeckoExtractor(client, coingecko, max_pages=pages)
 
@@ -42,6 +45,7 @@ def build_coinpaprika(
     *,
     replay_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stop: threading.Event | None = None,
     **_: object,
 ) -> Extractor:
     """Build the CoinPaprika extractor; a key, if any, goes in the Authorization header."""
@@ -53,6 +57,7 @@ def build_coinpaprika(
         calls_per_minute=coinpaprika.calls_per_minute,
         replay_dir=replay_dir,
         sleep=sleep,
+        stop=stop,
     )
     return CoinPaprikaExtractor(client, coinpaprika)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -16,11 +17,12 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
+    stop_when_event_set,
     wait_exponential_jitter,
 )
 
 from etl_cli.config import HttpSettings
-from etl_cli.errors import FatalSourceError, RetriableSourceError, SourceError
+from etl_cli.errors import FatalSourceError, RetriableSourceError, RunStopped, SourceError
 from etl_cli.extract.base import HttpStats, RawPage
 from etl_cli.extract.replay import ReplayAdapter
 
@@ -65,11 +67,14 @@ class HttpClient:
         calls_per_minute: int | None = None,
         replay_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ) -> None:
         self.source = source
         self.stats = HttpStats()
         self._settings = settings
-        self._sleep = sleep
+        # A shutdown request cuts short any wait (backoff, Retry-After, rate limit) and ends retrying.
+        self._stop = stop
+        self._sleep = stop.wait if stop is not None else sleep
         self._secrets = [value for value in (secret_headers or {}).values() if value]
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cryptoetl"})
@@ -81,13 +86,16 @@ class HttpClient:
             self.session.mount("http://", adapter)
             self.session.mount("https://", adapter)
         elif calls_per_minute:
-            self._limiter = RateLimiter(calls_per_minute, sleep=sleep)
+            self._limiter = RateLimiter(calls_per_minute, sleep=self._sleep)
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> RawPage:
         """GET a URL and return its body as received, retrying what is worth retrying."""
+        give_up = stop_after_attempt(self._settings.max_attempts)
+        if self._stop is not None:
+            give_up |= stop_when_event_set(self._stop)
         retrying = Retrying(
             retry=retry_if_exception_type(RetriableSourceError),
-            stop=stop_after_attempt(self._settings.max_attempts),
+            stop=give_up,
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=self._before_retry,
@@ -96,6 +104,8 @@ class HttpClient:
         try:
             return retrying(self._get_once, url, params or {})
         except RetriableSourceError as exc:
+            if self._stop is not None and self._stop.is_set():
+                raise RunStopped(f"stopped by a shutdown request while retrying: {exc}") from exc
             attempts = self._settings.max_attempts
             tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
             raise SourceError(f"{exc} (gave up after {tries})", exc.response) from exc

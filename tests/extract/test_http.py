@@ -8,7 +8,7 @@ import requests
 import responses
 
 from etl_cli.config import CoinGeckoSettings, HttpSettings, Settings
-from etl_cli.errors import FatalSourceError, SourceError
+from etl_cli.errors import FatalSourceError, RunStopped, SourceError
 from etl_cli.extract import build_coingecko
 from etl_cli.extract.http import HttpClient, RateLimiter, parse_retry_after, public_url
 
@@ -186,3 +186,14 @@ def test_real_socket_timeout_against_a_local_server(sleeps, slow_server):
     with pytest.raises(SourceError, match=r"timed out calling .*/slow \(gave up after 2 attempts\)"):
         http.get(slow_server)
     assert http.stats.requests == 2
+
+
+@responses.activate
+def test_a_stop_request_ends_retrying_at_once():
+    responses.get(URL, status=503, headers={"Retry-After": "60"})
+    stop = threading.Event()
+    http = HttpClient("test", HttpSettings(max_attempts=5), stop=stop)
+    stop.set()  # as the scheduler does on SIGTERM: the 60 s wait returns at once and no retry follows
+    with pytest.raises(RunStopped, match="stopped by a shutdown request while retrying: HTTP 503"):
+        http.get(URL)
+    assert len(responses.calls) == 1
