@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from etl_cli.config import Settings
 from etl_cli.load.engine import open_database
+from tests.provider import Provider
 from tests.samples import MARKETS_PAGE
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -67,3 +69,14 @@ def settings(database_url: str) -> Settings:
 def markets_page() -> bytes:
     """The real 250-record /coins/markets response, as received."""
     return MARKETS_PAGE.read_bytes()
+
+
+@pytest.fixture
+def provider() -> Iterator[Provider]:
+    """A local CoinGecko whose page 2 hangs until `provider.release` is set."""
+    server = Provider()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.release.set()
+    server.shutdown()
+    server.server_close()

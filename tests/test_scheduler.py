@@ -1,7 +1,6 @@
 """The scheduler: ticks record runs, a bad tick never stops the next, overlaps never run twice, and a
 SIGTERM or SIGINT during a run leaves no `running` row and no partial data behind."""
 
-import http.server
 import json
 import logging
 import os
@@ -15,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +41,8 @@ from etl_cli.scheduler import (
     scheduled_sources,
     serve,
 )
-from tests.samples import MARKETS_PAGE, REPLAY_DIR
+from tests.provider import Provider, provider_env
+from tests.samples import REPLAY_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 HOURLY = "0 * * * *"
@@ -285,56 +284,6 @@ def test_an_unexpected_error_is_logged_with_its_traceback_and_the_next_tick_runs
 
 
 # --- signals, in a real process ------------------------------------------------------------------------
-
-
-class Provider(http.server.ThreadingHTTPServer):
-    """A local CoinGecko stand-in: page 1 is the real recording, page 2 hangs until released."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.page_two_requested = threading.Event()
-        self.release = threading.Event()
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    server: Provider
-
-    def do_GET(self) -> None:
-        if parse_qs(urlsplit(self.path).query)["page"] == ["2"]:
-            self.server.page_two_requested.set()
-            self.server.release.wait(timeout=30)
-            body = b"[]"
-        else:
-            body = MARKETS_PAGE.read_bytes()
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass  # the client went away (a process that exited at once)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    server = Provider()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
-
-
-def provider_env(database_url: str, provider: Provider) -> dict[str, str]:
-    return {
-        "CRYPTOETL_DATABASE_URL": database_url,
-        "CRYPTOETL_COINGECKO_BASE_URL": f"http://127.0.0.1:{provider.server_address[1]}/api/v3",
-        "CRYPTOETL_COINGECKO_CALLS_PER_MINUTE": "6000",
-    }
 
 
 def provider_settings(database_url: str, provider: Provider) -> Settings:
