@@ -1,1 +1,70 @@
 """Read-only HTTP API over the cryptoetl database."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from api import assets, data, db, errors, health, http, stats
+from api.settings import ApiSettings
+from etl_cli.config import Settings
+
+DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
+
+* Exact numbers (prices, caps, volumes, supplies) are JSON numbers carrying every stored digit:
+  parse them as decimals (e.g. `json.loads(body, parse_float=Decimal)`), not as doubles.
+* Times are ISO 8601 in UTC.
+* Every error is `{"code", "status", "message", "errors"}`; `errors` names each bad parameter.
+  An unknown or repeated query parameter is a 400.
+* Every response carries `X-Request-ID` (yours, echoed, when you send one).
+* Data endpoints send `ETag`, `Last-Modified` (from the latest successful ETL run) and
+  `Cache-Control: public, max-age=...`: revalidate with `If-None-Match` to get a 304 while nothing loaded.
+"""
+
+
+def app_version() -> str:
+    """The installed cryptoetl version."""
+    try:
+        return version("cryptoetl")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Create the API app.
+
+    Args:
+        settings: shared settings; by default read from the environment (CRYPTOETL_DATABASE_URL, ...).
+        **overrides: values for ApiSettings fields, e.g. database_url=..., statement_timeout_ms=...
+    """
+    api_settings = ApiSettings.from_settings(settings or Settings.from_env(), **overrides)
+    app = Flask(__name__)
+    app.config.update(
+        APP_VERSION=app_version(),
+        CACHE_MAX_AGE_S=api_settings.cache_max_age_s,
+        API_TITLE="cryptoetl API",
+        API_VERSION=app_version(),
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
+    )
+    http.init_app(app)
+    db.init_app(app, api_settings)
+    CORS(
+        app,
+        origins=list(api_settings.cors_origins),
+        methods=["GET", "HEAD", "OPTIONS"],
+        expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
+        max_age=600,
+    )
+    api = errors.Api(app)
+    errors.register_database_errors(app)
+    for module in (data, assets, stats, health):
+        api.register_blueprint(module.blp)
+    return app

@@ -66,6 +66,16 @@ class CoinPaprikaSettings:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """How the read-only API serves (the API adds its own checks in api/settings.py)."""
+
+    statement_timeout_ms: int = 5000
+    connect_timeout_s: int = 5
+    cors_origins: tuple[str, ...] = ("*",)
+    cache_max_age_s: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable, built once by from_env() and passed down."""
 
@@ -75,6 +85,7 @@ class Settings:
     coinpaprika: CoinPaprikaSettings = CoinPaprikaSettings()
     csv_path: Path | None = None
     aliases_path: Path | None = None
+    api: ApiConfig = ApiConfig()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +114,12 @@ class Settings:
             ),
             csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
+            api=ApiConfig(
+                statement_timeout_ms=env.positive_int("CRYPTOETL_API_STATEMENT_TIMEOUT_MS", 5000),
+                connect_timeout_s=env.positive_int("CRYPTOETL_API_CONNECT_TIMEOUT", 5),
+                cors_origins=env.words("CRYPTOETL_API_CORS_ORIGINS", ("*",)),
+                cache_max_age_s=env.whole_number("CRYPTOETL_API_CACHE_MAX_AGE", 30),
+            ),
         )
 
 
@@ -125,6 +142,22 @@ class Environ:
         if not raw.isdigit() or int(raw) == 0:
             raise ConfigError(f"{name} must be a whole number greater than 0, got {raw!r}")
         return int(raw)
+
+    def whole_number(self, name: str, default: int) -> int:
+        """Read a whole number, zero allowed."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit():
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+        return int(raw)
+
+    def words(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """Read a comma-separated list."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        return tuple(word.strip() for word in raw.split(",") if word.strip())
 
     def positive_float(self, name: str, default: float) -> float:
         """Read a number of seconds greater than zero."""

@@ -1,0 +1,301 @@
+"""Read-only Core SELECTs behind the endpoints; every query names its columns and is bounded by a LIMIT."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from api.paging import Cursor, Sort
+from api.tables import (
+    ExactDecimal,
+    alembic_version,
+    asset_sources,
+    assets,
+    etl_runs,
+    market_snapshots,
+    source_checkpoints,
+)
+
+ms = market_snapshots
+newer = market_snapshots.alias("newer")  # built once: a new alias per request costs more than the query
+FAILED = ("failed", "abandoned")
+RUN_COLUMNS = [
+    etl_runs.c[name]
+    for name in (
+        "run_id",
+        "source",
+        "status",
+        "started_at",
+        "finished_at",
+        "extracted",
+        "loaded",
+        "skipped",
+        "rejected",
+        "http_requests",
+        "http_retries",
+        "error",
+    )
+]
+
+
+@dataclass(frozen=True)
+class SnapshotFilter:
+    """The filters of /data; None means not filtered."""
+
+    symbol: str | None = None
+    asset_id: int | None = None
+    source: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def schema_version(conn: Connection) -> str | None:
+    """The Alembic revision the database is at."""
+    return conn.scalar(sa.select(alembic_version.c.version_num).limit(1))
+
+
+def successes(conn: Connection) -> list[Row[Any]]:
+    """Each source's (source, last_success_at): the time of its latest successful run.
+
+    The ETL writes it in the transaction that loads that run's rows, so it changes exactly when the data
+    does; one row per source, so reading it costs nothing however long the run ledger grows.
+    """
+    query = (
+        sa.select(source_checkpoints.c.source, source_checkpoints.c.last_success_at)
+        .where(source_checkpoints.c.last_success_at.is_not(None))
+        .order_by(source_checkpoints.c.source)
+    )
+    return list(conn.execute(query))
+
+
+def snapshots(
+    conn: Connection,
+    where: SnapshotFilter,
+    sort: Sort,
+    limit: int,
+    offset: int = 0,
+    after: Cursor | None = None,
+) -> list[dict[str, Any]]:
+    """Snapshots matching `where` in `sort` order: `limit` rows from `offset`, or after the cursor."""
+    key = _sort_expression(conn, ms.c[sort.column])
+    conditions = _conditions(where)
+    if after is not None:
+        conditions.append(_after(conn, sort, key, after))
+    direction = operator.methodcaller("desc" if sort.descending else "asc")
+    ordered = direction(key)
+    if sort.nullable:
+        ordered = ordered.nulls_last()
+    query = (
+        sa.select(*ms.c)
+        .where(*conditions)
+        .order_by(ordered, direction(ms.c.snapshot_id))
+        .limit(limit)
+        .offset(offset)
+    )
+    result = conn.execute(query)
+    names = list(result.keys())
+    return [dict(zip(names, row, strict=True)) for row in result]  # much cheaper than Row._asdict()
+
+
+def _conditions(where: SnapshotFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.symbol is not None:
+        conditions.append(sa.func.lower(ms.c.symbol) == sa.func.lower(where.symbol))
+    if where.asset_id is not None:
+        conditions.append(ms.c.asset_id == where.asset_id)
+    if where.source is not None:
+        conditions.append(ms.c.source == where.source)
+    if where.start is not None:
+        conditions.append(ms.c.observed_at >= where.start)
+    if where.end is not None:
+        conditions.append(ms.c.observed_at < where.end)
+    return conditions
+
+
+def _sort_expression(conn: Connection, column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    # SQLite keeps exact numbers as TEXT, which would sort "10" before "9": sort on their REAL value there.
+    if conn.dialect.name == "sqlite" and isinstance(column.type, ExactDecimal):
+        return sa.cast(column, sa.REAL)
+    return column
+
+
+def _after(
+    conn: Connection, sort: Sort, key: sa.ColumnElement[Any], cursor: Cursor
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after the cursor in (key, snapshot_id) order, NULL keys last."""
+    later, at_or_later = (operator.lt, operator.le) if sort.descending else (operator.gt, operator.ge)
+    id_later = later(ms.c.snapshot_id, cursor.snapshot_id)
+    if cursor.value is None:
+        return sa.and_(key.is_(None), id_later)
+    value = _bound(conn, sort, cursor.value)
+    # Written as `key >= v AND (key > v OR id > last)` so an index on the key serves the range.
+    after = sa.and_(at_or_later(key, value), sa.or_(later(key, value), id_later))
+    return sa.or_(after, key.is_(None)) if sort.nullable else after
+
+
+def _bound(conn: Connection, sort: Sort, value: Any) -> sa.ColumnElement[Any]:
+    column = ms.c[sort.column]
+    bound = sa.literal(value, column.type)
+    if conn.dialect.name == "sqlite" and isinstance(column.type, ExactDecimal):
+        # The cursor's exact digits go through the very CAST the column goes through, so equal compares equal.
+        return sa.cast(bound, sa.REAL)
+    return bound
+
+
+def asset_page(conn: Connection, symbol: str | None, limit: int, offset: int) -> list[Row[Any]]:
+    """Canonical assets in asset_id order, optionally those whose symbol matches (any case)."""
+    query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).order_by(assets.c.asset_id)
+    if symbol is not None:
+        query = query.where(sa.func.lower(assets.c.symbol) == sa.func.lower(symbol))
+    return list(conn.execute(query.limit(limit).offset(offset)))
+
+
+def asset(conn: Connection, asset_id: int) -> Row[Any] | None:
+    """One canonical asset."""
+    query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).where(assets.c.asset_id == asset_id)
+    return conn.execute(query).first()
+
+
+def latest_listings(conn: Connection, asset_ids: Sequence[int]) -> list[Row[Any]]:
+    """Per source id of these assets, its newest snapshot's price and time (None when it has none)."""
+    if not asset_ids:
+        return []
+    newest = (
+        sa.select(sa.func.max(newer.c.observed_at))
+        .where(
+            newer.c.source == asset_sources.c.source,
+            newer.c.source_asset_id == asset_sources.c.source_asset_id,
+        )
+        .scalar_subquery()
+    )
+    joined = asset_sources.outerjoin(
+        ms,
+        sa.and_(
+            ms.c.source == asset_sources.c.source,
+            ms.c.source_asset_id == asset_sources.c.source_asset_id,
+            ms.c.observed_at == newest,
+        ),
+    )
+    query = (
+        sa.select(
+            asset_sources.c.asset_id,
+            asset_sources.c.source,
+            asset_sources.c.source_asset_id,
+            ms.c.price_usd,
+            ms.c.observed_at,
+        )
+        .select_from(joined)
+        .where(asset_sources.c.asset_id.in_(list(asset_ids)))
+        .order_by(asset_sources.c.asset_id, asset_sources.c.source, asset_sources.c.source_asset_id)
+    )
+    return list(conn.execute(query))
+
+
+def history(
+    conn: Connection,
+    asset_id: int,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    interval_s: int | None,
+    source: str | None,
+    limit: int,
+) -> list[Row[Any]]:
+    """An asset's observations in time order, per source: the newest `limit` points of each series.
+
+    With `interval_s`, one point per bucket of that many seconds (aligned on the Unix epoch, so days
+    start at 00:00 UTC): the bucket's last observation, whose values are exact, unlike an average.
+    """
+    conditions = _conditions(SnapshotFilter(asset_id=asset_id, source=source, start=start, end=end))
+    if interval_s is None:
+        bucket: sa.ColumnElement[Any] = ms.c.snapshot_id
+    elif conn.dialect.name == "sqlite":
+        bucket = sa.cast(sa.func.strftime("%s", ms.c.observed_at), sa.Integer) // interval_s
+    else:
+        # EXTRACT(epoch) is fractional: floor it explicitly (SQLAlchemy's // assumes an integer here).
+        epoch = sa.cast(sa.extract("epoch", ms.c.observed_at), sa.Numeric)
+        bucket = sa.func.floor(epoch / sa.literal(interval_s, sa.Numeric))
+    newest_first = [ms.c.observed_at.desc(), ms.c.snapshot_id.desc()]
+    ranked = (
+        sa.select(
+            ms.c.source,
+            ms.c.observed_at,
+            ms.c.price_usd,
+            ms.c.market_cap_usd,
+            ms.c.volume_24h_usd,
+            bucket.label("bucket"),
+            sa.func.row_number()
+            .over(partition_by=[ms.c.source, bucket], order_by=newest_first)
+            .label("pick"),
+        )
+        .where(*conditions)
+        .subquery("ranked")
+    )
+    points = (
+        sa.select(
+            *[c for c in ranked.c if c.name != "pick"],
+            sa.func.row_number()
+            .over(partition_by=ranked.c.source, order_by=ranked.c.observed_at.desc())
+            .label("recency"),
+        )
+        .where(ranked.c.pick == 1)
+        .subquery("points")
+    )
+    query = (
+        sa.select(*[c for c in points.c if c.name != "recency"])
+        .where(points.c.recency <= limit + 1)  # one extra says the series was cut
+        .order_by(points.c.source, points.c.observed_at)
+    )
+    return list(conn.execute(query))
+
+
+def run_totals(conn: Connection) -> list[Row[Any]]:
+    """Per source: runs, records loaded by successful runs, the newest run and the newest success."""
+    succeeded = etl_runs.c.status == "succeeded"
+    query = sa.select(
+        etl_runs.c.source,
+        sa.func.count().label("runs_total"),
+        sa.func.coalesce(sa.func.sum(sa.case((succeeded, etl_runs.c.loaded), else_=0)), 0).label(
+            "records_loaded"
+        ),
+        sa.func.max(etl_runs.c.run_id).label("last_run_id"),
+        sa.func.max(sa.case((succeeded, etl_runs.c.run_id))).label("last_success_run_id"),
+    ).group_by(etl_runs.c.source)
+    return list(conn.execute(query))
+
+
+def failures_since(conn: Connection, last_success: dict[str, int | None]) -> dict[str, int]:
+    """Per source, failed or abandoned runs started after its last successful run."""
+    counts: dict[str, int] = {}
+    for source, run_id in last_success.items():
+        query = sa.select(sa.func.count()).where(
+            etl_runs.c.source == source, etl_runs.c.status.in_(FAILED), etl_runs.c.run_id > (run_id or 0)
+        )
+        counts[source] = conn.scalar(query) or 0
+    return counts
+
+
+def runs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
+    """Ledger rows by id."""
+    if not run_ids:
+        return []
+    return list(conn.execute(sa.select(*RUN_COLUMNS).where(etl_runs.c.run_id.in_(list(run_ids)))))
+
+
+def recent_runs(conn: Connection, limit: int, source: str | None = None) -> list[Row[Any]]:
+    """The newest runs first."""
+    query = sa.select(*RUN_COLUMNS).order_by(etl_runs.c.run_id.desc()).limit(limit)
+    if source is not None:
+        query = query.where(etl_runs.c.source == source)
+    return list(conn.execute(query))
+
+
+def checkpoints(conn: Connection) -> list[Row[Any]]:
+    """Every source's checkpoint."""
+    return list(conn.execute(sa.select(source_checkpoints)))

@@ -1,0 +1,138 @@
+"""Marshmallow schemas of the query arguments: validated, bounded, unknown names refused."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.paging import DEFAULT_SORT, SORTS, decode_cursor
+from api.settings import SOURCES
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 10_000
+MAX_POINTS = 10_000
+INT32 = 2**31 - 1
+INTERVALS = {"raw": None, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}
+
+
+class QuerySchema(ma.Schema):
+    """Base of query-string schemas: an unknown parameter is an error, not ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def _time(name: str, meaning: str) -> fields.AwareDateTime:
+    return fields.AwareDateTime(
+        data_key=name,
+        default_timezone=UTC,
+        metadata={
+            "description": f"{meaning} (ISO 8601; without an offset, UTC)",
+            "example": "2024-12-01T00:00Z",
+        },
+    )
+
+
+def _check_range(data: dict[str, Any]) -> None:
+    if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+        raise ma.ValidationError("must be later than `from`", field_name="to")
+
+
+class CursorField(fields.String):
+    """The opaque `cursor` of links.next, decoded into a Cursor."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return decode_cursor(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ma.ValidationError("not a cursor from a previous page (use links.next as given)") from exc
+
+
+class DataArgs(QuerySchema):
+    """Filters, sort and paging of /data."""
+
+    symbol = fields.String(
+        validate=validate.Length(1, 64),
+        metadata={"description": "Ticker symbol, any case", "example": "btc"},
+    )
+    asset_id = fields.Integer(
+        validate=validate.Range(1, INT32), metadata={"description": "Canonical asset id"}
+    )
+    source = fields.String(validate=validate.OneOf(SOURCES), metadata={"description": "Source name"})
+    start = _time("from", "Observations at or after this time")
+    end = _time("to", "Observations before this time")
+    sort = fields.String(
+        validate=validate.OneOf(SORTS),
+        metadata={"description": f"Order; `-` for descending; ties by snapshot_id. Default `{DEFAULT_SORT}`"},
+    )
+    limit = fields.Integer(
+        load_default=100, validate=validate.Range(1, MAX_LIMIT), metadata={"description": "Rows per page"}
+    )
+    offset = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, MAX_OFFSET),
+        metadata={"description": f"Rows to skip (at most {MAX_OFFSET}; use `cursor` to page deeper)"},
+    )
+    cursor = CursorField(metadata={"description": "Continue after a previous page: take links.next as given"})
+
+    @ma.validates_schema
+    def _consistent(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _check_range(data)
+        cursor = data.get("cursor")
+        if cursor is None:
+            return
+        if data.get("offset"):
+            raise ma.ValidationError("give either `cursor` or `offset`, not both", field_name="offset")
+        if data.get("sort", cursor.sort) != cursor.sort:
+            raise ma.ValidationError(f"this cursor continues sort={cursor.sort}", field_name="cursor")
+
+    @ma.post_load
+    def _default_sort(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        cursor = data.get("cursor")
+        data.setdefault("sort", cursor.sort if cursor else DEFAULT_SORT)
+        return data
+
+
+class AssetsArgs(QuerySchema):
+    """Filter and paging of /assets."""
+
+    symbol = fields.String(
+        validate=validate.Length(1, 64), metadata={"description": "Ticker symbol, any case"}
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, INT32))
+
+
+class HistoryArgs(QuerySchema):
+    """Window, resolution and size of an asset's history."""
+
+    start = _time("from", "Points at or after this time")
+    end = _time("to", "Points before this time")
+    interval = fields.String(
+        load_default="raw",
+        validate=validate.OneOf(list(INTERVALS)),
+        metadata={"description": "`raw`: every observation; else one point per bucket, its last observation"},
+    )
+    source = fields.String(validate=validate.OneOf(SOURCES), metadata={"description": "Only this source"})
+    limit = fields.Integer(
+        load_default=1000,
+        validate=validate.Range(1, MAX_POINTS),
+        metadata={"description": "Most points per series (the newest are kept)"},
+    )
+
+    @ma.validates_schema
+    def _consistent(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _check_range(data)
+
+
+class StatsArgs(QuerySchema):
+    """How many recent runs /stats lists."""
+
+    runs = fields.Integer(load_default=20, validate=validate.Range(1, 100))
+
+
+class NoArgs(QuerySchema):
+    """No parameters."""

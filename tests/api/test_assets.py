@@ -1,0 +1,152 @@
+"""GET /assets, /assets/<id> and /assets/<id>/history on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from tests.api.conftest import SYNTHETIC_ASSETS, SYNTHETIC_START, SYNTHETIC_STEP, SYNTHETIC_TIMES
+
+
+def body(response) -> dict:
+    return json.loads(response.get_data(as_text=True), parse_float=Decimal)
+
+
+def latest_by_listing(rows: list[dict]) -> dict[tuple[str, str], dict]:
+    latest: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["source"], row["source_asset_id"])
+        if key not in latest or row["observed_at"] > latest[key]["observed_at"]:
+            latest[key] = row
+    return latest
+
+
+def listing(row: dict) -> dict:
+    return {
+        "source": row["source"],
+        "source_asset_id": row["source_asset_id"],
+        "price_usd": row["price_usd"],
+        "observed_at": row["observed_at"].isoformat(),
+    }
+
+
+def test_assets_list_the_latest_snapshot_per_source(synthetic):
+    page = body(synthetic.client.get("/assets"))
+    assert [a["asset_id"] for a in page["data"]] == list(range(1, SYNTHETIC_ASSETS + 1))
+    assert page["pagination"] == {"limit": 100, "offset": 0, "count": 40, "has_more": False}
+    latest = latest_by_listing(synthetic.rows)
+    for asset in page["data"]:
+        expected = sorted(
+            (listing(row) for row in latest.values() if row["asset_id"] == asset["asset_id"]),
+            key=lambda item: (item["source"], item["source_asset_id"]),
+        )
+        assert asset["sources"] == expected
+        assert {"asset_id", "symbol", "name", "sources"} == set(asset)
+    two = next(a for a in page["data"] if a["asset_id"] == 5)
+    assert [s["source"] for s in two["sources"]] == ["coingecko", "coinpaprika"]
+    assert all(
+        s["observed_at"] == (SYNTHETIC_START + 74 * SYNTHETIC_STEP).isoformat() for s in two["sources"]
+    )
+
+
+def test_assets_real_page_keeps_exact_prices(loaded):
+    assets = body(loaded.client.get("/assets?limit=1000"))["data"]
+    assert len(assets) == 250
+    bitcoin = next(a for a in assets if a["sources"][0]["source_asset_id"] == "bitcoin")
+    assert bitcoin["symbol"] == "BTC" and bitcoin["name"] == "Bitcoin"
+    assert bitcoin["sources"][0]["price_usd"] == Decimal("96114.08481738689")
+    apenft = next(a for a in assets if a["sources"][0]["source_asset_id"] == "apenft")
+    assert apenft["sources"][0]["price_usd"] == Decimal("4.461282308207794E-7")
+
+
+def test_assets_paging_and_symbol(synthetic):
+    page = body(synthetic.client.get("/assets?limit=7&offset=7"))
+    assert [a["asset_id"] for a in page["data"]] == list(range(8, 15))
+    assert page["pagination"]["has_more"] is True
+    assert page["links"]["next"] == "/assets?limit=7&offset=14"
+    last = body(synthetic.client.get("/assets?limit=7&offset=35"))
+    assert [a["asset_id"] for a in last["data"]] == list(range(36, 41))
+    assert last["links"]["next"] is None
+    assert [a["asset_id"] for a in body(synthetic.client.get("/assets?symbol=ABC"))["data"]] == [1]
+    assert body(synthetic.client.get("/assets?symbol=nope"))["data"] == []
+    assert synthetic.client.get("/assets?limit=1001").status_code == 400
+    assert synthetic.client.get("/assets?sort=name").status_code == 400
+
+
+def test_one_asset_and_404(synthetic):
+    asset = body(synthetic.client.get("/assets/5"))["data"]
+    assert asset["asset_id"] == 5 and asset["symbol"] == "S5" and len(asset["sources"]) == 2
+    for missing in ("/assets/999", "/assets/999/history", "/assets/abc"):
+        response = synthetic.client.get(missing)
+        assert response.status_code == 404
+        error = body(response)
+        assert set(error) == {"code", "status", "message", "errors"} and error["code"] == 404
+    assert "999" in body(synthetic.client.get("/assets/999"))["message"]
+
+
+def test_history_raw_is_every_observation_oldest_first(synthetic):
+    history = body(synthetic.client.get("/assets/5/history"))["data"]
+    assert history["interval"] == "raw" and history["asset_id"] == 5
+    assert [s["source"] for s in history["series"]] == ["coingecko", "coinpaprika"]
+    for series in history["series"]:
+        rows = sorted(
+            (r for r in synthetic.rows if r["asset_id"] == 5 and r["source"] == series["source"]),
+            key=lambda r: r["observed_at"],
+        )
+        assert series["truncated"] is False
+        assert [p["observed_at"] for p in series["points"]] == [r["observed_at"].isoformat() for r in rows]
+        assert [p["t"] for p in series["points"]] == [p["observed_at"] for p in series["points"]]
+        assert [p["price_usd"] for p in series["points"]] == [r["price_usd"] for r in rows]
+        assert [p["volume_24h_usd"] for p in series["points"]] == [Decimal("0.0")] * SYNTHETIC_TIMES
+
+
+def test_history_buckets_keep_each_bucket_last_observation(synthetic):
+    history = body(synthetic.client.get("/assets/3/history?interval=1h"))["data"]
+    (series,) = history["series"]
+    by_time = {r["observed_at"]: r for r in synthetic.rows if r["asset_id"] == 3}
+    # 75 observations 10 minutes apart from 00:00: hours 0..12, the last of each at :50 (12:20 for the last).
+    assert len(series["points"]) == 13
+    for hour, point in enumerate(series["points"]):
+        assert point["t"] == (SYNTHETIC_START + timedelta(hours=hour)).isoformat()
+        last = min(6 * hour + 5, SYNTHETIC_TIMES - 1)
+        when = SYNTHETIC_START + last * SYNTHETIC_STEP
+        assert point["observed_at"] == when.isoformat()
+        assert point["price_usd"] == by_time[when]["price_usd"]
+        assert point["market_cap_usd"] == by_time[when]["market_cap_usd"]
+    day = body(synthetic.client.get("/assets/3/history?interval=1d"))["data"]["series"][0]["points"]
+    assert [(p["t"], p["observed_at"]) for p in day] == [
+        (SYNTHETIC_START.isoformat(), (SYNTHETIC_START + 74 * SYNTHETIC_STEP).isoformat())
+    ]
+
+
+def test_history_window_source_and_limit(synthetic):
+    start = SYNTHETIC_START + 10 * SYNTHETIC_STEP
+    end = SYNTHETIC_START + 20 * SYNTHETIC_STEP
+    window = body(
+        synthetic.client.get(
+            "/assets/5/history",
+            query_string={"from": start.isoformat(), "to": end.isoformat(), "source": "coinpaprika"},
+        )
+    )["data"]["series"]
+    assert [s["source"] for s in window] == ["coinpaprika"]
+    times = [datetime.fromisoformat(p["observed_at"]) for p in window[0]["points"]]
+    assert times == [start + n * SYNTHETIC_STEP for n in range(10)]
+    cut = body(synthetic.client.get("/assets/3/history?limit=10"))["data"]["series"][0]
+    assert cut["truncated"] is True
+    assert [datetime.fromisoformat(p["observed_at"]) for p in cut["points"]] == [
+        SYNTHETIC_START + n * SYNTHETIC_STEP for n in range(65, 75)
+    ]
+    exact = body(synthetic.client.get("/assets/3/history?limit=75"))["data"]["series"][0]
+    assert exact["truncated"] is False and len(exact["points"]) == 75
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [("interval=2h", "interval"), ("limit=10001", "limit"), ("source=x", "source"), ("step=1", "step")],
+)
+def test_history_bad_parameters(synthetic, query, named):
+    response = synthetic.client.get(f"/assets/3/history?{query}")
+    assert response.status_code == 400 and list(body(response)["errors"]) == [named]

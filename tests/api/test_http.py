@@ -1,0 +1,155 @@
+"""HTTP conventions on both databases: 304s, Cache-Control, X-Request-ID, CORS, one error shape, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from openapi_schema_validator import OAS30Validator
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
+from tests.api.conftest import dispose, load_replay, make_app
+
+DATA_ENDPOINTS = ["/data?limit=3", "/assets?limit=3", "/assets/1", "/assets/1/history?interval=1d"]
+ERROR_KEYS = {"code", "status", "message", "errors"}
+
+
+def body(response) -> dict:
+    return json.loads(response.get_data(as_text=True), parse_float=Decimal)
+
+
+@pytest.mark.parametrize("url", DATA_ENDPOINTS)
+def test_unchanged_answer_is_a_304(loaded, url):
+    first = loaded.client.get(url)
+    assert first.status_code == 200
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "public, max-age=30"
+    again = loaded.client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag and again.headers["X-Request-ID"]
+    assert loaded.client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    assert loaded.client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_etag_changes_with_the_query_and_with_a_new_successful_run(client, loaded_url, engine):
+    first = client.get("/data?limit=3").headers["ETag"]
+    assert client.get("/data?limit=4").headers["ETag"] != first
+    assert client.get("/data?limit=3").headers["ETag"] == first
+    load_replay(loaded_url, engine)
+    renewed = client.get("/data?limit=3", headers={"If-None-Match": first})
+    assert renewed.status_code == 200 and renewed.headers["ETag"] != first
+
+
+def test_request_id_is_echoed_or_made(loaded):
+    given = loaded.client.get("/data?limit=1", headers={"X-Request-ID": "abc-123_XYZ.9"})
+    assert given.headers["X-Request-ID"] == "abc-123_XYZ.9"
+    made = loaded.client.get("/data?limit=1").headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    for insane in ("has space", "x" * 201, "é"):
+        replaced = loaded.client.get("/health", headers={"X-Request-ID": insane}).headers["X-Request-ID"]
+        assert re.fullmatch(r"[0-9a-f]{32}", replaced)
+    assert loaded.client.get("/nowhere", headers={"X-Request-ID": "err-1"}).headers["X-Request-ID"] == "err-1"
+
+
+def test_cors_allows_configured_origins_only(loaded):
+    app = make_app(loaded.url, cors_origins="https://dash.example, https://ops.example")
+    try:
+        client = app.test_client()
+        allowed = client.get("/data?limit=1", headers={"Origin": "https://ops.example"})
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://ops.example"
+        assert "ETag" in allowed.headers["Access-Control-Expose-Headers"]
+        refused = client.get("/data?limit=1", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in refused.headers
+        preflight = client.options(
+            "/data",
+            headers={"Origin": "https://dash.example", "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 200
+        assert "GET" in preflight.headers["Access-Control-Allow-Methods"]
+    finally:
+        dispose(app)
+
+
+def test_every_error_has_one_shape(loaded):
+    app = make_app(loaded.url)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # let a bug be a 500, as in production
+
+    @app.route("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    try:
+        client = app.test_client()
+        answers = {
+            400: client.get("/data?limit=x"),
+            404: client.get("/nowhere"),
+            405: client.post("/data"),
+            500: client.get("/boom"),
+        }
+        for code, response in answers.items():
+            error = body(response)
+            assert response.status_code == code == error["code"]
+            assert set(error) == ERROR_KEYS and response.is_json
+            assert error["message"] and "\n" not in error["message"]
+            assert response.headers["Cache-Control"] == "no-store"
+        assert "GET" in answers[405].headers["Allow"]
+        assert "a bug" not in answers[500].get_data(as_text=True)  # no internals leak
+    finally:
+        dispose(app)
+
+
+def openapi(client) -> dict:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return json.loads(response.get_data(as_text=True))
+
+
+def test_openapi_document_validates_and_lists_every_endpoint(loaded):
+    spec = openapi(loaded.client)
+    validate(spec)
+    assert spec["openapi"] == "3.0.3"
+    routes = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for rule in loaded.app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("data", "assets", "stats", "health")
+    }
+    assert routes == {
+        "/data",
+        "/assets",
+        "/assets/{asset_id}",
+        "/assets/{asset_id}/history",
+        "/stats",
+        "/health",
+    }
+    assert routes <= set(spec["paths"])
+    data_params = {p["name"] for p in spec["paths"]["/data"]["get"]["parameters"]}
+    assert data_params == {"symbol", "asset_id", "source", "from", "to", "sort", "limit", "offset", "cursor"}
+    assert "400" in spec["paths"]["/data"]["get"]["responses"]
+    docs = loaded.client.get("/docs")
+    assert docs.status_code == 200 and docs.mimetype == "text/html"
+
+
+@pytest.mark.parametrize(
+    ("url", "schema"),
+    [
+        ("/data?limit=5", "SnapshotPage"),
+        ("/assets?limit=5", "AssetPage"),
+        ("/assets/1", "AssetEnvelope"),
+        ("/assets/1/history?interval=1h", "HistoryEnvelope"),
+        ("/stats", "StatsEnvelope"),
+        ("/health", "Health"),
+        ("/data?limit=0", "Error"),
+    ],
+)
+def test_answers_match_their_documented_schema(loaded, url, schema):
+    spec = openapi(loaded.client)
+    registry = Registry().with_resource("urn:api", Resource.from_contents(spec, default_specification=DRAFT4))
+    validator = OAS30Validator({"$ref": f"urn:api#/components/schemas/{schema}"}, registry=registry)
+    answer = json.loads(loaded.client.get(url).get_data(as_text=True))
+    assert [error.message for error in validator.iter_errors(answer)] == []
+    # The documented objects are closed: a renamed or extra key in an answer would fail above.
+    assert list(validator.iter_errors({**answer, "renamed": 1}))
