@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from etl_cli.schema.types import ExactDecimal
 from sqlalchemy.engine import Connection, Row
 
 from api.paging import Cursor, Sort
 from api.tables import (
-    ExactDecimal,
     alembic_version,
     asset_sources,
     assets,

@@ -30,8 +30,8 @@ from etl_cli.config import Settings
 from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
-from etl_cli.load.tables import etl_runs
 from etl_cli.pipeline import configured_sources, run_named
+from etl_cli.schema.tables import etl_runs
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_cli.load.bulk import insert_rows
-from etl_cli.load.tables import asset_sources, assets, market_snapshots
+from etl_cli.schema.tables import asset_sources, assets, market_snapshots
 from etl_cli.transform.identity import AliasMap, Key, KnownRecord, SourceRecord, resolve
 from etl_cli.transform.records import Snapshot
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import etl_cli.schema
 from etl_cli.errors import LoadError
-from etl_cli.load.tables import etl_runs
+from etl_cli.schema.tables import etl_runs
 
 MIGRATIONS_DIR = Path(etl_cli.schema.__file__).parent / "migrations"
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_cli.load.bulk import dialect_insert, insert_rows
-from etl_cli.load.tables import etl_runs, rejected_records, source_checkpoints
+from etl_cli.schema.tables import etl_runs, rejected_records, source_checkpoints
 from etl_cli.transform.records import Reject
 
 ABANDONED_REASON = "the process running it ended before it finished (killed or crashed)"

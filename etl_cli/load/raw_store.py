@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from etl_cli.extract.base import RawPage
 from etl_cli.load.bulk import dialect_insert
-from etl_cli.load.tables import raw_payloads
+from etl_cli.schema.tables import raw_payloads
 
 
 def store_page(conn: Connection, page: RawPage, run_id: int) -> int:

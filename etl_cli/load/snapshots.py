@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from etl_cli.load.assets import ensure_assets
 from etl_cli.load.bulk import insert_rows
-from etl_cli.load.tables import market_snapshots
+from etl_cli.schema.tables import market_snapshots
 from etl_cli.transform.identity import AliasMap
 from etl_cli.transform.records import Snapshot
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from etl_cli.schema.types import ExactDecimal, UtcDateTime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -16,8 +17,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-
-from etl_cli.load.types import ExactDecimal, UtcDateTime
 
 RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
