@@ -24,13 +24,13 @@ from apscheduler.events import (
     EVENT_SCHEDULER_STARTED,
 )
 from apscheduler.schedulers.blocking import BlockingScheduler
+from etl_cli.schema.tables import etl_runs, market_snapshots
 
 from etl_cli import scheduler as scheduler_module
 from etl_cli.config import HttpSettings, Settings
 from etl_cli.errors import ConfigError, RunFailed, RunLocked
 from etl_cli.load import ledger
 from etl_cli.load.locks import source_lock
-from etl_cli.load.tables import etl_runs, market_snapshots
 from etl_cli.pipeline import configured_sources, run_named
 from etl_cli.scheduler import (
     BLOCKED_REASON,

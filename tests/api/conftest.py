@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, raw_payloads
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -18,7 +19,6 @@ from api import create_app
 from etl_cli.config import Settings
 from etl_cli.load.bulk import insert_rows
 from etl_cli.load.engine import open_database
-from etl_cli.load.tables import asset_sources, assets, etl_runs, market_snapshots, raw_payloads
 from etl_cli.pipeline import run_named
 from tests.conftest import postgres_database
 from tests.samples import REPLAY_DIR
