@@ -106,7 +106,8 @@ def snapshots(
 def _conditions(where: SnapshotFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if where.symbol is not None:
-        conditions.append(sa.func.lower(ms.c.symbol) == sa.func.lower(where.symbol))
+        # Every source's symbols are stored upper-case, so an index on symbol serves any spelling.
+        conditions.append(ms.c.symbol == where.symbol.upper())
     if where.asset_id is not None:
         conditions.append(ms.c.asset_id == where.asset_id)
     if where.source is not None:
@@ -152,7 +153,7 @@ def asset_page(conn: Connection, symbol: str | None, limit: int, offset: int) ->
     """Canonical assets in asset_id order, optionally those whose symbol matches (any case)."""
     query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).order_by(assets.c.asset_id)
     if symbol is not None:
-        query = query.where(sa.func.lower(assets.c.symbol) == sa.func.lower(symbol))
+        query = query.where(assets.c.symbol == symbol.upper())
     return list(conn.execute(query.limit(limit).offset(offset)))
 
 

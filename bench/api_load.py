@@ -1,7 +1,7 @@
 """Load-test the read-only API on a PostgreSQL database of about a million snapshots; print the figures.
 
     python bench/api_load.py                       # build cryptoetl_bench, measure, drop it
-    python bench/api_load.py --keep --indexes      # also measure again with the recommended indexes
+    python bench/api_load.py --explain             # also print EXPLAIN ANALYZE of each endpoint's queries
 
 Builds the database server-side (INSERT ... SELECT FROM generate_series, so 1M rows take seconds), serves
 the API with gunicorn on 127.0.0.1, and drives it with wrk (`apt-get install wrk`) for a fixed time per URL.
@@ -29,12 +29,6 @@ from api.paging import Sort, encode_cursor
 
 ROOT = Path(__file__).resolve().parents[1]
 WRK = shutil.which("wrk")
-
-# What the API would need at this size (see the report printed with --explain).
-INDEXES = {
-    "ix_market_snapshots_lower_symbol_observed_at": "market_snapshots (lower(symbol), observed_at)",
-    "ix_market_snapshots_price_usd_snapshot_id": "market_snapshots (price_usd, snapshot_id)",
-}
 
 FILL = """
 INSERT INTO etl_runs (run_id, source, status, started_at, finished_at, extracted, loaded)
@@ -231,9 +225,6 @@ def main() -> None:
     parser.add_argument(
         "--explain", action="store_true", help="print EXPLAIN ANALYZE of each endpoint's queries"
     )
-    parser.add_argument(
-        "--indexes", action="store_true", help="then add the recommended indexes and measure again"
-    )
     parser.add_argument("--reuse", action="store_true", help="keep an existing bench database as it is")
     parser.add_argument("--keep", action="store_true", help="do not drop the bench database at the end")
     args = parser.parse_args()
@@ -242,7 +233,7 @@ def main() -> None:
     url = sa.make_url(args.admin_url).set(database=args.database).render_as_string(hide_password=False)
     if not args.reuse:
         build(args.admin_url, url, args.database, args.assets, args.times, args.runs)
-    symbol = f"s{args.assets // 2}"
+    symbol = f"s{args.assets // 2}"  # any case: symbols are stored upper-case, the API upper-cases the filter
     deep = int(args.assets * args.times * 0.9)  # 90% of the way through the table
     paths = {
         "data first page": "/data?limit=100",
@@ -256,16 +247,6 @@ def main() -> None:
         if args.explain:
             explain(url, list(paths.values()))
         measure(url, paths, args, "schema as migrated")
-        if args.indexes:
-            engine = sa.create_engine(url)
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for name, definition in INDEXES.items():
-                    conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {definition}")
-                conn.exec_driver_sql("ANALYZE")
-            engine.dispose()
-            if args.explain:
-                explain(url, list(paths.values()))
-            measure(url, paths, args, f"with {', '.join(INDEXES)}")
     finally:
         if not args.keep:
             admin = sa.create_engine(args.admin_url, isolation_level="AUTOCOMMIT")

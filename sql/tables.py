@@ -108,7 +108,9 @@ market_snapshots = Table(
     UniqueConstraint("source", "source_asset_id", "observed_at", name="uq_market_snapshots_observation"),
     Index("ix_market_snapshots_asset_id_observed_at", "asset_id", "observed_at"),
     Index("ix_market_snapshots_observed_at", "observed_at"),
-    Index("ix_market_snapshots_symbol", "symbol"),
+    # The API's symbol filter (newest first) and its price-sorted keyset paging.
+    Index("ix_market_snapshots_symbol_observed_at", "symbol", "observed_at"),
+    Index("ix_market_snapshots_price_usd_snapshot_id", "price_usd", "snapshot_id"),
 )
 
 rejected_records = Table(

@@ -101,7 +101,7 @@ def seed_synthetic(engine: sa.Engine) -> None:
             .returning(raw_payloads.c.payload_id)
         )
         ids = range(1, SYNTHETIC_ASSETS + 1)
-        symbol = {i: "Abc" if i == 1 else f"S{i}" for i in ids}
+        symbol = {i: "ABC" if i == 1 else f"S{i}" for i in ids}  # stored upper-case, as every source does
         insert_rows(
             conn,
             assets,
@@ -142,8 +142,7 @@ def seed_synthetic(engine: sa.Engine) -> None:
                         "source": source,
                         "source_asset_id": source_id,
                         "asset_id": i,
-                        # coinpaprika spells symbols in upper case
-                        "symbol": symbol[i].upper() if source == "coinpaprika" else symbol[i],
+                        "symbol": symbol[i],
                         "name": f"Asset {i}",
                         "observed_at": SYNTHETIC_START + t * SYNTHETIC_STEP,
                         "price_usd": Decimal(PRICES[(i * 7 + t * 3 + len(source)) % len(PRICES)]),

@@ -107,7 +107,10 @@ def upgrade() -> None:
         "ix_market_snapshots_asset_id_observed_at", "market_snapshots", ["asset_id", "observed_at"]
     )
     op.create_index("ix_market_snapshots_observed_at", "market_snapshots", ["observed_at"])
-    op.create_index("ix_market_snapshots_symbol", "market_snapshots", ["symbol"])
+    op.create_index("ix_market_snapshots_symbol_observed_at", "market_snapshots", ["symbol", "observed_at"])
+    op.create_index(
+        "ix_market_snapshots_price_usd_snapshot_id", "market_snapshots", ["price_usd", "snapshot_id"]
+    )
 
     op.create_table(
         "rejected_records",
