@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeDecorator
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -71,14 +73,18 @@ def _copy_then_insert(
 def _copy_text(
     conn: Connection, columns: list[sa.Column[Any]], rows: Sequence[dict[str, Any]]
 ) -> io.StringIO:
-    """Rows in COPY's text format, each value passed through its column type's bind processing."""
-    processors = [column.type.bind_processor(conn.dialect) for column in columns]
+    """Rows in COPY's text format, each value checked by its column type first (no float, no naive time)."""
+    # Only our TypeDecorators' checks: the driver's NUMERIC bind processor would turn Decimals into floats.
+    checks = [
+        column.type.process_bind_param if isinstance(column.type, TypeDecorator) else None
+        for column in columns
+    ]
     lines = []
     for row in rows:
         fields = []
-        for column, process in zip(columns, processors, strict=True):
+        for column, check in zip(columns, checks, strict=True):
             value = row[column.name]
-            fields.append(_copy_field(process(value) if process else value))
+            fields.append(_copy_field(check(value, conn.dialect) if check else value))
         lines.append("\t".join(fields))
     return io.StringIO("\n".join(lines) + "\n")
 
@@ -86,6 +92,8 @@ def _copy_text(
 def _copy_field(value: object) -> str:
     if value is None:
         return "\\N"
+    if isinstance(value, Decimal):
+        return format(value, "f")
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value).translate(_COPY_ESCAPES)

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from etl_cli.schema.tables import asset_sources, assets, market_snapshots, raw_payloads
@@ -10,7 +11,7 @@ from etl_cli.load import ledger
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
 from etl_cli.transform.coingecko import normalize_markets
-from tests.samples import page, records
+from tests.samples import MARKETS_2023, page, records
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -81,3 +82,26 @@ def test_an_identical_body_from_the_same_url_is_stored_once(engine, markets_page
         )
     assert len(ids) == 1 and changed not in ids
     assert stored == [markets_page, b"[]"]
+
+
+def test_bulk_loads_keep_every_digit(engine):
+    # The bulk path (COPY on PostgreSQL) once went through the driver's NUMERIC processor, i.e. a float.
+    values = [
+        Decimal("123456789012345678901234.5"),
+        Decimal("0.1234567890123456789012345678901234567890123456789"),
+        Decimal("1E-30"),
+        Decimal("2.14E+11"),
+    ]
+    body = page(
+        records(MARKETS_2023.read_bytes())[0]
+        .replace('"current_price": 16730.75', f'"current_price": {v}')
+        .replace('"id": "bitcoin"', f'"id": "coin-{i}"')
+        for i, v in enumerate(values)
+    )
+    inserted, _ = load(engine, body)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(market_snapshots.c.price_usd).order_by(market_snapshots.c.source_asset_id)
+        )
+        assert [row.price_usd for row in stored] == values
+    assert inserted == 4
