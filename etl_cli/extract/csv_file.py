@@ -5,7 +5,8 @@ file's progress as checkpoint state: byte offset, next line number and the SHA-2
 offset. The pipeline commits a chunk's rows with that state, so a killed run resumes after the last committed
 chunk; a file whose bytes up to the offset are unchanged resumes there (a grown file loads only its new rows,
 an unchanged one nothing), and a rewritten file is read again from the start (stored rows are skipped).
-Fields may not contain line breaks.
+A last line without a line ending is left for the next run: a writer may still be appending to it, and a
+half-written price must never load. Fields may not contain line breaks.
 """
 
 from __future__ import annotations
@@ -115,8 +116,14 @@ def _resume_point(file: Path, saved: Mapping[str, Any] | None) -> tuple[Any, int
 
 
 def _batches(handle: BinaryIO, size: int) -> Iterator[list[bytes]]:
+    """Complete lines in batches of `size`; an unterminated last line is held back."""
     batch: list[bytes] = []
     for raw in handle:
+        if not raw.endswith(b"\n"):
+            log.warning(
+                "csv: %s ends in a line without a line ending; it waits for the next run", handle.name
+            )
+            break
         batch.append(raw)
         if len(batch) == size:
             yield batch

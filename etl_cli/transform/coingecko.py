@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from etl_cli.extract.base import RawPage
-from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount
+from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
 from etl_cli.transform.records import Normalized, Snapshot
 
 
@@ -19,9 +19,9 @@ class MarketRecord(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(load_default=None, allow_none=True)
+    id = text(200, min_length=1, required=True)
+    symbol = text(64, min_length=1, required=True)
+    name = text(200, load_default=None, allow_none=True)
     current_price = Amount(required=True)
     market_cap = optional_amount()
     total_volume = optional_amount()

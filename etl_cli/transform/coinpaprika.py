@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from etl_cli.extract.base import RawPage
-from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount
+from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
 from etl_cli.transform.records import Normalized, Snapshot
 
 
@@ -39,9 +39,9 @@ class Ticker(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(load_default=None, allow_none=True)
+    id = text(200, min_length=1, required=True)
+    symbol = text(64, min_length=1, required=True)
+    name = text(200, load_default=None, allow_none=True)
     rank = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
     # On the free plan circulating_supply is absent; max_supply is 0 (not null) when uncapped.
     circulating_supply = optional_amount()

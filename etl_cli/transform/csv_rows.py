@@ -7,7 +7,6 @@ in `#line=N`, the file line number of the first data line, so that every reject 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -28,6 +27,8 @@ ACCEPTED_HEADERS = (
     f"{','.join(HISTORICAL_HEADER)} (historical prices) or "
     f"{','.join(GENERIC_COLUMNS)}[,source_asset_id] (cryptoetl's own, any order)"
 )
+# A CSV id is `symbol-name`: symbol (64) and name kept within the 200 characters of source_asset_id.
+NAME_MAX = 120
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # A day's price in the historical files is its close, which those files write as 23:59:59 UTC.
 DAY_CLOSE = time(23, 59, 59, tzinfo=UTC)
@@ -55,7 +56,7 @@ class HistoricalRow(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    Name = fields.String(required=True, validate=validate.Length(min=1))
+    Name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
     Symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
     Date = ObservedAt(required=True)
     Close = Amount(required=True)
@@ -70,7 +71,7 @@ class GenericRow(ma.Schema):
         unknown = ma.EXCLUDE
 
     symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(load_default=None)
+    name = fields.String(load_default=None, validate=validate.Length(max=NAME_MAX))
     price_usd = Amount(required=True)
     market_cap_usd = optional_amount()
     volume_24h_usd = optional_amount()
@@ -129,32 +130,40 @@ def normalize_csv(page: RawPage) -> Normalized:
     parts = urlsplit(page.url)
     label = unquote(parts.path.rsplit("/", 1)[-1])
     first_line = int(parts.fragment.removeprefix("line="))
-    text = page.body.decode("utf-8-sig")
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader)
+    header_line, *lines = page.body.removesuffix(b"\n").split(b"\n")
+    header = next(csv.reader([header_line.decode("utf-8-sig").removesuffix("\r")]))
     layout = detect_layout(header)
-    result = Normalized()
     keys = [column.strip() if layout is HISTORICAL else column.strip().lower() for column in header]
-    consumed = reader.line_num
-    for row in reader:
-        source_text = "\n".join(lines[consumed : reader.line_num])
-        line = first_line + consumed - 1
-        consumed = reader.line_num
-        if not row:
+    result = Normalized()
+    for line, raw in enumerate(lines, start=first_line):
+        text = raw.decode("utf-8", "replace").removesuffix("\r")
+        if not text.strip():
             continue  # a blank line
-        if layout is None or len(row) != len(keys):
-            reason = f"has {len(row)} fields, the header has {len(keys)}" if layout else "unknown header"
-            result.rejects.append(Reject(page.source, None, f"{label} line {line}: {reason}", source_text))
-            continue
-        try:
-            record = layout.schema.load(dict(zip(keys, row, strict=True)))
-        except ma.ValidationError as exc:
-            reason = f"{label} line {line}: {describe_invalid(exc)}"
-            result.rejects.append(Reject(page.source, None, reason, source_text))
-            continue
-        result.snapshots.append(_snapshot(page.source, layout, record))
+        reason = _row_problem(raw, layout, len(keys))
+        row = next(csv.reader([text])) if reason is None else []
+        if reason is None and len(row) != len(keys):
+            reason = f"has {len(row)} fields, the header has {len(keys)}"
+        if reason is None and layout is not None:
+            try:
+                result.snapshots.append(
+                    _snapshot(page.source, layout, layout.schema.load(dict(zip(keys, row, strict=True))))
+                )
+                continue
+            except ma.ValidationError as exc:
+                reason = describe_invalid(exc)
+        result.rejects.append(Reject(page.source, None, f"{label} line {line}: {reason}", text))
     return result
+
+
+def _row_problem(raw: bytes, layout: Layout | None, columns: int) -> str | None:
+    """Why a raw line cannot be read as a row at all, if it cannot."""
+    if layout is None:
+        return "unknown header"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 (byte {exc.start} of the line)"
+    return "contains a NUL character" if b"\0" in raw else None
 
 
 def _snapshot(source: str, layout: Layout, record: dict[str, Any]) -> Snapshot:

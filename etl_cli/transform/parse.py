@@ -31,6 +31,13 @@ class Amount(fields.Decimal):
         return super().deserialize(value, attr, data, **kwargs)
 
 
+def text(max_length: int, min_length: int = 0, **kwargs: Any) -> fields.String:
+    """A string PostgreSQL can store (no NUL) of `min_length` to `max_length` characters."""
+    no_nul = validate.Regexp(r"^[^\x00]*\Z", error="contains a NUL character")
+    length = validate.Length(min=min_length or None, max=max_length)
+    return fields.String(validate=[length, no_nul], **kwargs)
+
+
 def optional_amount() -> Amount:
     """An amount the record may leave out, null or empty."""
     return Amount(load_default=None, allow_none=True)

@@ -81,3 +81,20 @@ def test_an_unknown_header_is_refused_before_anything_is_read(tmp_path, content,
 def test_a_folder_without_csv_files_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match=r"has no \.csv files"):
         CsvExtractor(tmp_path)
+
+
+def test_a_last_line_without_a_line_ending_waits_until_it_is_complete(tmp_path):
+    # A writer may still be appending: "12" of "12345.67" must never load as a price.
+    data = tmp_path / "g.csv"
+    data.write_bytes(
+        b"symbol,name,market_cap_usd,volume_24h_usd,observed_at,price_usd\n"
+        b"AAA,Alpha,2,3,2025-01-01,100\nBBB,Beta,5,6,2025-01-02,12"
+    )
+    [first] = CsvExtractor(data).pages()
+    assert [str(s.price_usd) for s in normalize_csv(first).snapshots] == ["100"]
+    with data.open("ab") as handle:
+        handle.write(b"345.67\n")
+    [second] = CsvExtractor(data).pages(first.state)
+    [snapshot] = normalize_csv(second).snapshots
+    assert (snapshot.symbol, str(snapshot.price_usd)) == ("BBB", "12345.67")
+    assert second.url.endswith("#line=3")

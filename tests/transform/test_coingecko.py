@@ -101,3 +101,9 @@ def test_sample_records_keep_their_text(markets_page):
     texts = records(markets_page)
     assert texts[0].startswith('{"id":"bitcoin"')
     assert page(texts) == markets_page
+
+
+def test_a_nul_in_a_name_is_a_reject_not_a_database_failure():
+    result = normalize(page([BITCOIN.replace('"name":"Bitcoin"', '"name":"Bit\\u0000coin"')]))
+    assert result.snapshots == []
+    assert result.rejects[0].reason == "name: contains a NUL character"

@@ -106,3 +106,23 @@ def test_bad_rows_are_rejected_with_file_and_line_and_the_rest_loads():
         "coin_Tether.csv line 45: Close: Must be greater than or equal to 0 and less than or equal to 1E+30.",
     ]
     assert result.rejects[0].fragment == "2,Tether,USDT,2015-03-02 23:59:59,0.6,0.5,0.5,n/a,3.0,152595.9032"
+
+
+def test_undecodable_nul_and_overlong_rows_are_rejects_not_failures():
+    body = (
+        b"symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+        b"BTC,Bitcoin,1,,,2025-01-01\n"
+        b"CAF,Caf\xe9,1,,,2025-01-01\n"
+        b"NUL,N\x00l,1,,,2025-01-01\n"
+        + b"LNG,"
+        + b"x" * 121
+        + b",1,,,2025-01-01\n"
+        + b"ETH,Ethereum,2,,,2025-01-01\n"
+    )
+    result = chunk(body, first_line=2)
+    assert [s.symbol for s in result.snapshots] == ["BTC", "ETH"]
+    assert [r.reason for r in result.rejects] == [
+        "coins.csv line 3: not UTF-8 (byte 7 of the line)",
+        "coins.csv line 4: contains a NUL character",
+        "coins.csv line 5: name: Longer than maximum length 120.",
+    ]
