@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -150,6 +151,7 @@ class Run:
             with self.engine.begin() as conn:
                 tally = self._load(conn, [(store_page(conn, page, self.run_id), self.transform(page))])
                 ledger.save_state(conn, self.extractor.name, page.state)
+                ledger.record_counts(conn, self.run_id, self.counts(self.committed + tally))
             self.committed += tally
         with self.engine.begin() as conn:
             total = self.committed + self._load(conn, pending)
@@ -199,12 +201,13 @@ def describe_failure(exc: BaseException) -> str:
     """One line saying what went wrong, for the ledger and the user."""
     if isinstance(exc, CryptoEtlError):
         return str(exc)
-    if isinstance(exc, SQLAlchemyError):
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        return f"database error: {detail}"
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
-    return f"unexpected {type(exc).__name__}: {exc}"
+    detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    # psycopg2 errors come bare from the raw cursor that runs COPY.
+    if isinstance(exc, SQLAlchemyError | psycopg2.Error):
+        return f"database error: {detail}"
+    return f"unexpected {type(exc).__name__}: {detail}"
 
 
 def _now() -> datetime:

@@ -298,3 +298,15 @@ def test_a_stop_request_abandons_the_run_at_the_next_page_and_loads_nothing(engi
         status, error = conn.execute(sa.select(etl_runs.c.status, etl_runs.c.error)).one()
     assert status == "abandoned" and "shutdown" in error
     assert count(engine, market_snapshots) == 0
+
+
+def test_a_driver_error_is_reported_as_one_database_line():
+    import psycopg2
+
+    from etl_cli.pipeline import describe_failure
+
+    error = psycopg2.DataError(
+        'invalid byte sequence for encoding "UTF8": 0x00\nCONTEXT:  COPY stage_assets, line 1'
+    )
+    assert describe_failure(error) == 'database error: invalid byte sequence for encoding "UTF8": 0x00'
+    assert describe_failure(ValueError("first\nsecond")) == "unexpected ValueError: first"

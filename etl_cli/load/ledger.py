@@ -106,6 +106,11 @@ def finish_run(
     )
 
 
+def record_counts(conn: Connection, run_id: int, counts: RunCounts) -> None:
+    """Save a run's counts so far; commit them with the rows they count, so a killed run still tells."""
+    conn.execute(sa.update(etl_runs).where(etl_runs.c.run_id == run_id).values(**asdict(counts)))
+
+
 def record_rejects(
     conn: Connection, run_id: int, rejects: Sequence[tuple[int, Reject]], now: datetime
 ) -> None:
