@@ -64,23 +64,23 @@ def _assign_request_id() -> None:
 def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
     """Answer 304 before querying when the client's copy is current; tag the fresh answer otherwise.
 
-    The validator is each source's latest successful run (only a successful run changes snapshots and
-    assets) combined with the URL: an answer keeps its ETag until the next successful load.
+    The validator is when each source last added rows (every commit that adds any, even a CSV chunk of a
+    run that fails later) combined with the URL: an answer keeps its ETag until the data changes.
     """
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        successes = queries.successes(db.get_conn())
+        versions = queries.data_versions(db.get_conn())
         tag = "|".join(
             [
                 current_app.config["APP_VERSION"],
-                *(f"{row.source}={row.last_success_at.isoformat()}" for row in successes),
+                *(f"{row.source}={row.last_loaded_at.isoformat()}" for row in versions),
                 request.path,
                 repr(sorted(request.args.items(multi=True))),
             ]
         )
         g.etag = hashlib.sha256(tag.encode()).hexdigest()[:32]
-        g.last_modified = max((row.last_success_at for row in successes), default=None)
+        g.last_modified = max((row.last_loaded_at for row in versions), default=None)
         if not is_resource_modified(request.environ, etag=g.etag, last_modified=g.last_modified):
             return Response(status=304)
         return view(*args, **kwargs)

@@ -60,15 +60,15 @@ def schema_version(conn: Connection) -> str | None:
     return conn.scalar(sa.select(alembic_version.c.version_num).limit(1))
 
 
-def successes(conn: Connection) -> list[Row[Any]]:
-    """Each source's (source, last_success_at): the time of its latest successful run.
+def data_versions(conn: Connection) -> list[Row[Any]]:
+    """Each source's (source, last_loaded_at): when rows of it were last added.
 
-    The ETL writes it in the transaction that loads that run's rows, so it changes exactly when the data
-    does; one row per source, so reading it costs nothing however long the run ledger grows.
+    The ETL writes it in every transaction that adds rows (a CSV chunk of a run that later fails included),
+    so it changes exactly when the data does; one row per source, so reading it costs nothing.
     """
     query = (
-        sa.select(source_checkpoints.c.source, source_checkpoints.c.last_success_at)
-        .where(source_checkpoints.c.last_success_at.is_not(None))
+        sa.select(source_checkpoints.c.source, source_checkpoints.c.last_loaded_at)
+        .where(source_checkpoints.c.last_loaded_at.is_not(None))
         .order_by(source_checkpoints.c.source)
     )
     return list(conn.execute(query))

@@ -59,8 +59,9 @@ SELECT 'coingecko', 'coin-' || a, a, 'S' || a, 'Asset ' || a,
        round((1e9 / a)::numeric, 4), a, 19822040.0 + a, 21000000, NULL,
        t, t, TIMESTAMPTZ '2025-01-01' + (t - 1) * INTERVAL '5 minutes' + INTERVAL '20 seconds'
 FROM generate_series(1, :times) AS t CROSS JOIN generate_series(1, :assets) AS a;
-INSERT INTO source_checkpoints (source, last_run_id, last_success_at, last_observed_at)
-SELECT 'coingecko', max(run_id), max(finished_at), (SELECT max(observed_at) FROM market_snapshots)
+INSERT INTO source_checkpoints (source, last_run_id, last_success_at, last_loaded_at, last_observed_at)
+SELECT 'coingecko', max(run_id), max(finished_at), max(finished_at),
+       (SELECT max(observed_at) FROM market_snapshots)
 FROM etl_runs WHERE status = 'succeeded';
 """
 

@@ -167,6 +167,8 @@ class Run:
         rejects = [(payload_id, r) for payload_id, page in pages for r in page.rejects]
         loaded = insert_snapshots(conn, snapshots, self.run_id, _now(), self.aliases)
         ledger.record_rejects(conn, self.run_id, rejects, _now())
+        if loaded:
+            ledger.mark_loaded(conn, self.extractor.name, _now())
         return Tally(
             extracted=len(snapshots) + len(rejects),
             loaded=loaded,

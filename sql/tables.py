@@ -136,5 +136,7 @@ source_checkpoints = Table(
     Column("last_failure_at", UtcDateTime),
     Column("last_error", Text),
     Column("last_observed_at", UtcDateTime),
+    # Set in every transaction that adds rows (each CSV chunk too): what the API's ETag follows.
+    Column("last_loaded_at", UtcDateTime),
     Column("state", Text),  # JSON, for sources that resume mid-stream (per-file CSV progress)
 )

@@ -158,6 +158,12 @@ def read_state(conn: Connection, source: str) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
+def mark_loaded(conn: Connection, source: str, now: datetime) -> None:
+    """Note that rows of `source` were added; commit it with them (readers revalidate their caches on it)."""
+    insert = dialect_insert(conn, source_checkpoints).values(source=source, last_loaded_at=now)
+    conn.execute(insert.on_conflict_do_update(index_elements=["source"], set_={"last_loaded_at": now}))
+
+
 def save_state(conn: Connection, source: str, state: Mapping[str, Any]) -> None:
     """Save a source's resume state; commit it in the transaction of the rows it accounts for."""
     insert = dialect_insert(conn, source_checkpoints).values(source=source, state=json.dumps(state))

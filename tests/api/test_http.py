@@ -12,7 +12,12 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from etl_cli.errors import RunFailed
+from etl_cli.extract.csv_file import CsvExtractor
+from etl_cli.pipeline import run_source
+from etl_cli.transform import TRANSFORMS
 from tests.api.conftest import dispose, load_replay, make_app
+from tests.samples import CSV_DIR
 
 DATA_ENDPOINTS = ["/data?limit=3", "/assets?limit=3", "/assets/1", "/assets/1/history?interval=1d"]
 ERROR_KEYS = {"code", "status", "message", "errors"}
@@ -35,13 +40,30 @@ def test_unchanged_answer_is_a_304(loaded, url):
     assert loaded.client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
 
 
-def test_etag_changes_with_the_query_and_with_a_new_successful_run(client, loaded_url, engine):
+def test_etag_changes_with_the_query_and_whenever_rows_are_added(client, loaded_url, engine):
     first = client.get("/data?limit=3").headers["ETag"]
     assert client.get("/data?limit=4").headers["ETag"] != first
     assert client.get("/data?limit=3").headers["ETag"] == first
-    load_replay(loaded_url, engine)
+    load_replay(loaded_url, engine)  # the same data again: nothing added, the cached answer stays good
+    assert client.get("/data?limit=3", headers={"If-None-Match": first}).status_code == 304
+    # A CSV run that commits one chunk and then fails still added rows: the answer must change.
+    crashing = FailAfterFirstChunk(CsvExtractor(CSV_DIR / "coin_Tether_kaggle_head200.csv", chunk_rows=50))
+    with pytest.raises(RunFailed):
+        run_source(engine, crashing, TRANSFORMS["csv"], aliases={})
     renewed = client.get("/data?limit=3", headers={"If-None-Match": first})
     assert renewed.status_code == 200 and renewed.headers["ETag"] != first
+
+
+class FailAfterFirstChunk:
+    name = "csv"
+
+    def __init__(self, inner):
+        self.inner, self.stats = inner, inner.stats
+
+    def pages(self, state=None):
+        chunks = self.inner.pages(state)
+        yield next(chunks)
+        raise RuntimeError("disk full")
 
 
 def test_request_id_is_echoed_or_made(loaded):

@@ -133,6 +133,7 @@ def upgrade() -> None:
         sa.Column("last_failure_at", TIMESTAMP),
         sa.Column("last_error", sa.Text),
         sa.Column("last_observed_at", TIMESTAMP),
+        sa.Column("last_loaded_at", TIMESTAMP),
         sa.Column("state", sa.Text),
     )
 
