@@ -103,13 +103,13 @@ class Settings:
             ),
             coingecko=CoinGeckoSettings(
                 base_url=env.http_url("CRYPTOETL_COINGECKO_BASE_URL", default_base),
-                api_key=env.get("COINGECKO_API_KEY"),
+                api_key=env.secret("COINGECKO_API_KEY"),
                 api_plan=plan,
                 calls_per_minute=env.positive_int("CRYPTOETL_COINGECKO_CALLS_PER_MINUTE", 30),
             ),
             coinpaprika=CoinPaprikaSettings(
                 base_url=env.http_url("CRYPTOETL_COINPAPRIKA_BASE_URL", COINPAPRIKA_URL),
-                api_key=env.get("COINPAPRIKA_API_KEY"),
+                api_key=env.secret("COINPAPRIKA_API_KEY"),
                 calls_per_minute=env.positive_int("CRYPTOETL_COINPAPRIKA_CALLS_PER_MINUTE", 10),
             ),
             csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
@@ -133,6 +133,13 @@ class Environ:
         """Return the stripped value, or None when unset or blank."""
         value = self._environ.get(name, "").strip()
         return value or None
+
+    def secret(self, name: str) -> str | None:
+        """Read a key; one with a line break or control character is refused without being echoed."""
+        value = self.get(name)
+        if value is not None and not value.isprintable():
+            raise ConfigError(f"{name} contains a line break or control character; set it to the key alone")
+        return value
 
     def positive_int(self, name: str, default: int) -> int:
         """Read a whole number greater than zero."""
