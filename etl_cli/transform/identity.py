@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -71,12 +71,13 @@ def resolve(
     new: Sequence[SourceRecord], known: Sequence[KnownRecord], aliases: AliasMap
 ) -> dict[Key, int | None]:
     """Map each new record to the asset it belongs to, or None where it needs an asset of its own."""
-    taken = {(k.asset_id, k.record.source) for k in known}
-    choices = {r.key: _choose(r, new, known, aliases) for r in new}
+    candidates = Candidates(new, known, aliases)
+    choices = {r.key: candidates.choose(r) for r in new}
     claims: dict[int, int] = defaultdict(int)
     for asset_id in choices.values():
         if asset_id is not None:
             claims[asset_id] += 1
+    taken = {(k.asset_id, k.record.source) for k in known}
     # Two new ids of one source never share an asset, nor does an id join an asset its source already feeds.
     return {
         key: asset_id
@@ -86,49 +87,78 @@ def resolve(
     }
 
 
-def _choose(
-    record: SourceRecord,
-    new: Sequence[SourceRecord],
-    known: Sequence[KnownRecord],
-    aliases: AliasMap,
-) -> int | None:
-    others = [k for k in known if k.record.source != record.source]
-    group = aliases.get(record.key)
-    if group is not None:
-        members = sorted({k.asset_id for k in others if aliases.get(k.record.key) == group})
-        if members:
-            return members[0]
-    by_slug = _one({k.asset_id for k in others if _slug_match(record, k.record)})
-    if by_slug is not None:
-        return None if _vetoed(record, by_slug, others) else by_slug
-    return _by_name(record, new, known, others)
+class Candidates:
+    """The known records indexed by what the rules compare, so each new record is placed in constant time."""
+
+    def __init__(self, new: Sequence[SourceRecord], known: Sequence[KnownRecord], aliases: AliasMap) -> None:
+        self.aliases = aliases
+        self.by_group: dict[str, list[KnownRecord]] = defaultdict(list)
+        self.by_symbol: dict[str, list[KnownRecord]] = defaultdict(list)
+        self.by_asset: dict[int, list[KnownRecord]] = defaultdict(list)
+        self.by_coin: dict[tuple[str, str], list[tuple[int | None, SourceRecord]]] = defaultdict(list)
+        for k in known:
+            if k.record.key in aliases:
+                self.by_group[aliases[k.record.key]].append(k)
+            self.by_symbol[k.record.symbol.upper()].append(k)
+            self.by_asset[k.asset_id].append(k)
+            self.by_coin[_coin(k.record)].append((k.asset_id, k.record))
+        for r in new:
+            self.by_coin[_coin(r)].append((None, r))
+
+    def choose(self, record: SourceRecord) -> int | None:
+        """Apply the rules in order to one new record."""
+        group = self.aliases.get(record.key)
+        if group is not None:
+            members = sorted({k.asset_id for k in self.by_group[group] if k.record.source != record.source})
+            if members:
+                return members[0]
+        by_slug = _one(
+            {
+                k.asset_id
+                for k in self.by_symbol[record.symbol.upper()]
+                if k.record.source != record.source and _slug_match(record, k.record)
+            }
+        )
+        if by_slug is not None:
+            return None if self._vetoed(record, by_slug) else by_slug
+        return self._by_name(record)
+
+    def _by_name(self, record: SourceRecord) -> int | None:
+        if not _names_are_meaningful(record) or not normalize_name(record.name):
+            return None
+        same_coin = self.by_coin[_coin(record)]
+        if len({r.key for _, r in same_coin if r.source == record.source}) != 1:
+            return None
+        asset_id = _one(
+            {
+                asset_id
+                for asset_id, r in same_coin
+                if asset_id is not None and r.source != record.source and _names_are_meaningful(r)
+            }
+        )
+        if asset_id is None or self._vetoed(record, asset_id):
+            return None
+        return asset_id
+
+    def _vetoed(self, record: SourceRecord, asset_id: int) -> bool:
+        """Prices more than 5% apart within the same hour say these are different coins."""
+        for known in self.by_asset[asset_id]:
+            theirs = known.record
+            if theirs.source == record.source or record.price_usd is None or theirs.price_usd is None:
+                continue
+            if record.observed_at is None or theirs.observed_at is None:
+                continue
+            if abs(record.observed_at - theirs.observed_at) >= SAME_HOUR:
+                continue
+            low, high = sorted((record.price_usd, theirs.price_usd))
+            if low == 0 or (high - low) / low > PRICE_VETO:
+                return True
+        return False
 
 
-def _by_name(
-    record: SourceRecord,
-    new: Sequence[SourceRecord],
-    known: Sequence[KnownRecord],
-    others: Sequence[KnownRecord],
-) -> int | None:
-    if not _names_are_meaningful(record):
-        return None
-    same_side = [
-        r for r in [*new, *(k.record for k in known)] if r.source == record.source and _same_coin(r, record)
-    ]
-    if len({r.key for r in same_side}) != 1:
-        return None
-    candidates = {
-        k.asset_id for k in others if _same_coin(k.record, record) and _names_are_meaningful(k.record)
-    }
-    asset_id = _one(candidates)
-    if asset_id is None or _vetoed(record, asset_id, others):
-        return None
-    return asset_id
-
-
-def _same_coin(a: SourceRecord, b: SourceRecord) -> bool:
-    name = normalize_name(a.name)
-    return bool(name) and a.symbol.upper() == b.symbol.upper() and name == normalize_name(b.name)
+def _coin(record: SourceRecord) -> tuple[str, str]:
+    """What rule 3 compares: the symbol and the normalized name."""
+    return record.symbol.upper(), normalize_name(record.name)
 
 
 def _names_are_meaningful(record: SourceRecord) -> bool:
@@ -147,22 +177,6 @@ def _slug_match(a: SourceRecord, b: SourceRecord) -> bool:
     return bool(slug) and (
         slug == gecko.source_asset_id or normalize_name(slug) == normalize_name(gecko.name)
     )
-
-
-def _vetoed(record: SourceRecord, asset_id: int, others: Iterable[KnownRecord]) -> bool:
-    """Prices more than 5% apart within the same hour say these are different coins."""
-    for known in others:
-        theirs = known.record
-        if known.asset_id != asset_id or record.price_usd is None or theirs.price_usd is None:
-            continue
-        if record.observed_at is None or theirs.observed_at is None:
-            continue
-        if abs(record.observed_at - theirs.observed_at) >= SAME_HOUR:
-            continue
-        low, high = sorted((record.price_usd, theirs.price_usd))
-        if low == 0 or (high - low) / low > PRICE_VETO:
-            return True
-    return False
 
 
 def _one(asset_ids: set[int]) -> int | None:
