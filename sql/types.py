@@ -30,6 +30,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         if not isinstance(value, Decimal):
             msg = f"exact columns take Decimal, not {type(value).__name__}"
             raise TypeError(msg)
+        if value.is_zero():
+            value = value.copy_abs()  # -0 is 0: PostgreSQL has no negative zero, so neither do we
         return format(value, "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:

@@ -310,3 +310,13 @@ def test_a_driver_error_is_reported_as_one_database_line():
     )
     assert describe_failure(error) == 'database error: invalid byte sequence for encoding "UTF8": 0x00'
     assert describe_failure(ValueError("first\nsecond")) == "unexpected ValueError: first"
+
+
+@responses.activate
+def test_a_page_that_is_not_json_fails_the_run_but_is_kept_raw(engine, settings):
+    challenge = b"<html>Just a moment...</html>"
+    add_page(responses.mock, 1, body=challenge)
+    with pytest.raises(RunFailed, match="did not return a JSON array"):
+        run(engine, coingecko(settings, []))
+    assert [r[6] for r in table(engine, raw_payloads)] == [challenge]
+    assert count(engine, market_snapshots) == 0

@@ -47,9 +47,9 @@ class CoinGeckoExtractor:
         """Yield pages 1..max_pages, stopping after a short or empty one (the API gives no total)."""
         for number in range(1, self.max_pages + 1):
             page = self._fetch(number)
+            yield page  # kept in the raw store before anything judges it
             count = count_json_array(page)
             log.info("coingecko: page %d has %d records", number, count)
-            yield page
             if count < self.per_page:
                 return
 

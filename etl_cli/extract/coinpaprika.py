@@ -30,5 +30,5 @@ class CoinPaprikaExtractor:
     def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
         """Yield the single /tickers page."""
         page = self.client.get(f"{self.settings.base_url}/tickers", {"quotes": "USD"})
+        yield page  # kept in the raw store before anything judges it
         log.info("coinpaprika: %d tickers", count_json_array(page))
-        yield page

@@ -116,10 +116,12 @@ class HttpClient:
         self.stats.requests += 1
         shown = public_url(requests.Request("GET", url, params=params).prepare().url or url)
         try:
+            # Never follow a redirect: requests would carry our key header to whatever host it names.
             response = self.session.get(
                 url,
                 params=params,
                 timeout=(self._settings.connect_timeout, self._settings.read_timeout),
+                allow_redirects=False,
             )
             body = response.content
         except requests.Timeout:
@@ -131,6 +133,10 @@ class HttpClient:
         status = response.status_code
         if status < 300:
             return RawPage(self.source, shown, status, datetime.now(UTC), body)
+        if status < 400:
+            target = public_url(response.headers.get("Location", "nowhere"))
+            msg = f"HTTP {status} from {shown}: redirected to {target}; set the base URL to where it points"
+            raise FatalSourceError(msg, response)
         message = self._scrub(f"HTTP {status} from {shown}: {error_reason(response)}")
         if status in RETRIABLE_STATUSES:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

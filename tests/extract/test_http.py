@@ -197,3 +197,13 @@ def test_a_stop_request_ends_retrying_at_once():
     with pytest.raises(RunStopped, match="stopped by a shutdown request while retrying: HTTP 503"):
         http.get(URL)
     assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_redirect_is_refused_not_followed_with_our_key(sleeps):
+    responses.get(URL, status=301, headers={"Location": "https://elsewhere.test/v1/things?api_key=x"})
+    with pytest.raises(
+        FatalSourceError, match=r"HTTP 301 .* redirected to https://elsewhere.test/v1/things\?api_key"
+    ):
+        client(sleeps).get(URL)
+    assert len(responses.calls) == 1

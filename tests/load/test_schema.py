@@ -106,3 +106,10 @@ def test_timestamps_come_back_aware_utc(engine, snapshot_row):
 def test_floats_and_naive_datetimes_are_refused(engine, snapshot_row, values, error):
     with pytest.raises(sa.exc.StatementError, match=error), engine.begin() as conn:
         conn.execute(sa.insert(market_snapshots), [snapshot_row(**values)])
+
+
+def test_negative_zero_is_stored_as_zero(engine, snapshot_row):
+    with engine.begin() as conn:
+        conn.execute(sa.insert(market_snapshots), [snapshot_row(price_usd=Decimal("-0.0"))])
+    with engine.connect() as conn:
+        assert str(conn.scalar(sa.select(market_snapshots.c.price_usd))) == "0.0"
