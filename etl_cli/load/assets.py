@@ -18,12 +18,18 @@ from etl_cli.transform.records import Snapshot
 
 # Ids per IN (...) lookup: far below SQLite's bound-variable limit, small enough for a quick plan.
 IN_LIST_SIZE = 500
+# Held until the loading transaction ends, so two sources never resolve identity against each other's
+# uncommitted links (each would miss the other's coins and split them into two assets for good).
+IDENTITY_LOCK_KEY = 7_428_120_552
 
 
 def ensure_assets(
     conn: Connection, snapshots: Iterable[Snapshot], now: datetime, aliases: AliasMap
 ) -> dict[Key, int]:
     """Map each (source, source asset id) to its canonical asset; ids seen before keep their asset forever."""
+    if conn.dialect.name == "postgresql":
+        # SQLite needs nothing: its BEGIN IMMEDIATE already makes loads take turns.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IDENTITY_LOCK_KEY})
     latest: dict[Key, Snapshot] = {}
     for snapshot in snapshots:
         key = (snapshot.source, snapshot.source_asset_id)
