@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from etl_cli.schema.types import ExactDecimal
 from sqlalchemy.engine import Connection, Row
 
 from api.paging import Cursor, Sort
@@ -21,6 +20,7 @@ from api.tables import (
     market_snapshots,
     source_checkpoints,
 )
+from etl_cli.schema.types import ExactDecimal
 
 ms = market_snapshots
 newer = market_snapshots.alias("newer")  # built once: a new alias per request costs more than the query

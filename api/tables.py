@@ -6,6 +6,8 @@ API only ever names the ones it needs.
 
 from __future__ import annotations
 
+from sqlalchemy import Column, MetaData, String, Table
+
 from etl_cli.schema.tables import (
     asset_sources,
     assets,
@@ -13,7 +15,6 @@ from etl_cli.schema.tables import (
     market_snapshots,
     source_checkpoints,
 )
-from sqlalchemy import Column, MetaData, String, Table
 
 __all__ = ["alembic_version", "asset_sources", "assets", "etl_runs", "market_snapshots", "source_checkpoints"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from etl_cli.schema.types import ExactDecimal, UtcDateTime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -17,6 +16,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+
+from etl_cli.schema.types import ExactDecimal, UtcDateTime
 
 RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.

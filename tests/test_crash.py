@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
-from etl_cli.schema.tables import etl_runs, market_snapshots
 
+from etl_cli.schema.tables import etl_runs, market_snapshots
 from tests.provider import Provider, provider_env
 
 

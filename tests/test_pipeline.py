@@ -9,15 +9,6 @@ import pytest
 import requests
 import responses
 import sqlalchemy as sa
-from etl_cli.schema.tables import (
-    asset_sources,
-    assets,
-    etl_runs,
-    market_snapshots,
-    raw_payloads,
-    rejected_records,
-    source_checkpoints,
-)
 
 from etl_cli.config import HttpSettings, Settings
 from etl_cli.errors import RunFailed, RunLocked
@@ -27,6 +18,15 @@ from etl_cli.extract.http import HttpClient
 from etl_cli.load import ledger
 from etl_cli.load.locks import source_lock
 from etl_cli.pipeline import run_source
+from etl_cli.schema.tables import (
+    asset_sources,
+    assets,
+    etl_runs,
+    market_snapshots,
+    raw_payloads,
+    rejected_records,
+    source_checkpoints,
+)
 from etl_cli.transform.coingecko import normalize_markets
 from tests.samples import MARKETS_2023, REPLAY_DIR, add_page, page, records
 

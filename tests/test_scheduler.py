@@ -24,7 +24,6 @@ from apscheduler.events import (
     EVENT_SCHEDULER_STARTED,
 )
 from apscheduler.schedulers.blocking import BlockingScheduler
-from etl_cli.schema.tables import etl_runs, market_snapshots
 
 from etl_cli import scheduler as scheduler_module
 from etl_cli.config import HttpSettings, Settings
@@ -41,6 +40,7 @@ from etl_cli.scheduler import (
     scheduled_sources,
     serve,
 )
+from etl_cli.schema.tables import etl_runs, market_snapshots
 from tests.provider import Provider, provider_env
 from tests.samples import REPLAY_DIR
 

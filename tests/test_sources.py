@@ -11,13 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from etl_cli.schema.tables import (
-    asset_sources,
-    etl_runs,
-    market_snapshots,
-    rejected_records,
-    source_checkpoints,
-)
 
 from etl_cli.config import Settings
 from etl_cli.errors import RunFailed
@@ -25,6 +18,13 @@ from etl_cli.extract import build_coingecko, build_coinpaprika
 from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.load.engine import reader
 from etl_cli.pipeline import run_named, run_source
+from etl_cli.schema.tables import (
+    asset_sources,
+    etl_runs,
+    market_snapshots,
+    rejected_records,
+    source_checkpoints,
+)
 from etl_cli.transform import TRANSFORMS
 from tests.samples import (
     COINPAPRIKA_REPLAY_DIR,

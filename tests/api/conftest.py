@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, raw_payloads
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -20,6 +19,7 @@ from etl_cli.config import Settings
 from etl_cli.load.bulk import insert_rows
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import run_named
+from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, raw_payloads
 from tests.conftest import postgres_database
 from tests.samples import REPLAY_DIR
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from etl_cli.schema.tables import market_snapshots
 
 from api.paging import SORT_KEYS, SORTS
 from etl_cli.load.bulk import insert_rows
+from etl_cli.schema.tables import market_snapshots
 from tests.api.conftest import SYNTHETIC_START, SYNTHETIC_STEP, dispose, make_app
 
 

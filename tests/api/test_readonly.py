@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from etl_cli.schema.tables import etl_runs
 
 from api import db
+from etl_cli.schema.tables import etl_runs
 from tests.api.conftest import dispose, make_app
 from tests.conftest import POSTGRES_ADMIN_URL, postgres_database
 

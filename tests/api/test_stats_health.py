@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 import sqlalchemy as sa
-from etl_cli.schema.tables import etl_runs, source_checkpoints
 
 from etl_cli.load.engine import head_revision
+from etl_cli.schema.tables import etl_runs, source_checkpoints
 from tests.api.conftest import fail_a_run, load_replay
 
 

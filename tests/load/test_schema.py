@@ -5,9 +5,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from etl_cli.schema.tables import assets, etl_runs, market_snapshots, metadata, raw_payloads
 
 from etl_cli.load.engine import current_revision, head_revision, upgrade
+from etl_cli.schema.tables import assets, etl_runs, market_snapshots, metadata, raw_payloads
 
 
 def test_core_tables_match_the_migrated_schema(engine):

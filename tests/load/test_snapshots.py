@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from etl_cli.schema.tables import asset_sources, assets, market_snapshots, raw_payloads
 
 from etl_cli.extract.base import RawPage
 from etl_cli.load import ledger
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
+from etl_cli.schema.tables import asset_sources, assets, market_snapshots, raw_payloads
 from etl_cli.transform.coingecko import normalize_markets
 from tests.samples import MARKETS_2023, page, records
 
