@@ -217,7 +217,9 @@ def history(
     if interval_s is None:
         bucket: sa.ColumnElement[Any] = ms.c.snapshot_id
     elif conn.dialect.name == "sqlite":
-        bucket = sa.cast(sa.func.strftime("%s", ms.c.observed_at), sa.Integer) // interval_s
+        # strftime rounds fractions to milliseconds first (00:59:59.9995 -> 01:00:00): cut them off.
+        whole_seconds = sa.func.substr(ms.c.observed_at, 1, 19)
+        bucket = sa.cast(sa.func.strftime("%s", whole_seconds), sa.Integer) // interval_s
     else:
         # EXTRACT(epoch) is fractional: floor it explicitly (SQLAlchemy's // assumes an integer here).
         epoch = sa.cast(sa.extract("epoch", ms.c.observed_at), sa.Numeric)

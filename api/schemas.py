@@ -25,8 +25,26 @@ class QuerySchema(ma.Schema):
         unknown = ma.RAISE
 
 
+class UtcTime(fields.AwareDateTime):
+    """An ISO 8601 time read as UTC; one that leaves the calendar once converted is a 400, not a 500."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ma.ValidationError("out of range once converted to UTC") from None
+
+
+# PostgreSQL cannot even receive a NUL in a parameter; no symbol has control characters.
+SYMBOL = [
+    validate.Length(1, 64),
+    validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="contains a control character"),
+]
+
+
 def _time(name: str, meaning: str) -> fields.AwareDateTime:
-    return fields.AwareDateTime(
+    return UtcTime(
         data_key=name,
         default_timezone=UTC,
         metadata={
@@ -55,7 +73,7 @@ class DataArgs(QuerySchema):
     """Filters, sort and paging of /data."""
 
     symbol = fields.String(
-        validate=validate.Length(1, 64),
+        validate=SYMBOL,
         metadata={"description": "Ticker symbol, any case", "example": "btc"},
     )
     asset_id = fields.Integer(
@@ -99,9 +117,7 @@ class DataArgs(QuerySchema):
 class AssetsArgs(QuerySchema):
     """Filter and paging of /assets."""
 
-    symbol = fields.String(
-        validate=validate.Length(1, 64), metadata={"description": "Ticker symbol, any case"}
-    )
+    symbol = fields.String(validate=SYMBOL, metadata={"description": "Ticker symbol, any case"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, INT32))
 

@@ -125,7 +125,7 @@ def _report(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
 @app.command()
 def runs(
     source: Annotated[SourceName | None, typer.Option(help="Only runs of this source.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="How many runs, newest first.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="How many runs, newest first.")] = 20,
     as_json: AsJson = False,
     verbose: Verbose = False,
 ) -> None:
@@ -188,7 +188,7 @@ def _feed(feed: FeedView) -> str:
 def health(
     max_age: Annotated[
         float,
-        typer.Option(min=0, help="Hours the newest run may be old before the pipeline counts as stale."),
+        typer.Option(min=0, max=24 * 366, help="Hours the newest run may be old before it counts as stale."),
     ] = 3.0,
     verbose: Verbose = False,
 ) -> None:

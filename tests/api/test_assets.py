@@ -8,7 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from tests.api.conftest import SYNTHETIC_ASSETS, SYNTHETIC_START, SYNTHETIC_STEP, SYNTHETIC_TIMES
+from etl_cli.config import Settings
+from etl_cli.pipeline import run_named
+from tests.api.conftest import (
+    SYNTHETIC_ASSETS,
+    SYNTHETIC_START,
+    SYNTHETIC_STEP,
+    SYNTHETIC_TIMES,
+    dispose,
+    make_app,
+)
 
 
 def body(response) -> dict:
@@ -150,3 +159,26 @@ def test_history_window_source_and_limit(synthetic):
 def test_history_bad_parameters(synthetic, query, named):
     response = synthetic.client.get(f"/assets/3/history?{query}")
     assert response.status_code == 400 and list(body(response)["errors"]) == [named]
+
+
+def test_history_buckets_cut_fractions_rather_than_round_them(engine, database_url, tmp_path):
+    # SQLite's strftime('%s') rounds 00:59:59.9995 up to 01:00:00, which put points in the next bucket.
+    data = tmp_path / "fractions.csv"
+    data.write_text(
+        "symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+        "FRC,Fraction,1,,,2024-03-01T00:10:00Z\n"
+        "FRC,Fraction,2,,,2024-03-01T00:59:59.999999Z\n"
+        "FRC,Fraction,3,,,2024-03-01T01:00:00.000001Z\n"
+    )
+    run_named(Settings(database_url=database_url, csv_path=data), "csv", engine=engine)
+    app = make_app(database_url)
+    try:
+        asset_id = body(app.test_client().get("/assets?symbol=frc"))["data"][0]["asset_id"]
+        history = body(app.test_client().get(f"/assets/{asset_id}/history?interval=1h"))["data"]
+    finally:
+        dispose(app)
+    points = history["series"][0]["points"]
+    assert [(p["t"], p["price_usd"]) for p in points] == [
+        ("2024-03-01T00:00:00+00:00", Decimal("2")),
+        ("2024-03-01T01:00:00+00:00", Decimal("3")),
+    ]

@@ -266,3 +266,18 @@ def test_observed_at_ties_break_on_snapshot_id(synthetic):
     first = body(synthetic.client.get("/data?sort=observed_at&limit=30"))["data"]
     assert len({row["observed_at"] for row in first}) == 1
     assert [r["snapshot_id"] for r in first] == sorted(r["snapshot_id"] for r in first)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=0001-01-01T00:00:00%2B01:00", "from"),
+        ("to=9999-12-31T23:00:00-01:00", "to"),
+        ("symbol=%00", "symbol"),
+        ("symbol=bt%0Ac", "symbol"),
+    ],
+)
+def test_times_off_the_calendar_and_control_characters_are_a_400(loaded, query, field):
+    response = loaded.client.get(f"/data?{query}")
+    assert response.status_code == 400
+    assert field in response.get_json()["errors"]
