@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from etl_cli.config import Settings
 from etl_cli.errors import ConfigError, CryptoEtlError, RunFailed
@@ -69,11 +70,12 @@ def run(
         settings = Settings.from_env()
         if path is not None:
             settings = replace(settings, csv_path=path)
+        engine = open_database(settings.database_url)
         if source.value != "all":
-            _report([_run_one(settings, source.value, pages, replay)], as_json, single=True)
+            _report([_run_one(settings, engine, source.value, pages, replay)], as_json, single=True)
             return
         outcomes = [
-            _run_one(settings, name, pages, replay / name if replay else None)
+            _run_one(settings, engine, name, pages, replay / name if replay else None)
             for name in configured_sources(settings)
         ]
         _report(outcomes, as_json, single=False)
@@ -82,16 +84,13 @@ def run(
 Outcome = tuple[str, ledger.RunRecord | None, CryptoEtlError | None]
 
 
-def _run_one(settings: Settings, name: str, pages: int, replay: Path | None) -> Outcome:
+def _run_one(settings: Settings, engine: Engine, name: str, pages: int, replay: Path | None) -> Outcome:
     """Run one source; a failure is returned, not raised, so `all` goes on with the next source."""
     try:
         if replay is not None and name != "csv" and not (replay / "manifest.json").is_file():
             raise ConfigError(f"no recordings for {name} in {replay}")
-        return (
-            name,
-            run_named(settings, name, pages=pages, replay_dir=None if name == "csv" else replay),
-            None,
-        )
+        replay_dir = None if name == "csv" else replay
+        return name, run_named(settings, name, pages=pages, replay_dir=replay_dir, engine=engine), None
     except RunFailed as exc:
         return name, exc.summary, exc
     except CryptoEtlError as exc:

@@ -27,7 +27,7 @@ from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor, RawPage
 from etl_cli.load import ledger
-from etl_cli.load.engine import open_database, reader
+from etl_cli.load.engine import first_line, open_database, reader
 from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
@@ -205,7 +205,7 @@ def describe_failure(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted"
-    detail = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    detail = first_line(exc)
     # psycopg2 errors come bare from the raw cursor that runs COPY.
     if isinstance(exc, SQLAlchemyError | psycopg2.Error):
         return f"database error: {detail}"

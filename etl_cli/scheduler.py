@@ -11,14 +11,12 @@ import logging
 import os
 import queue
 import signal
-import socket
 import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -31,7 +29,6 @@ from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import configured_sources, run_named
-from etl_cli.schema.tables import etl_runs
 
 log = logging.getLogger(__name__)
 
@@ -268,18 +265,8 @@ def _handle_signals(
 def _exit_abandoning(engine: Engine, sources: list[str]) -> None:
     log.error("runs still blocked after the stop request: %s; recording them abandoned and exiting", sources)
     try:
-        # Only the rows this process opened: a run of another process is never touched.
         with engine.begin() as conn:
-            conn.execute(
-                sa.update(etl_runs)
-                .where(
-                    etl_runs.c.status == "running",
-                    etl_runs.c.source.in_(sources),
-                    etl_runs.c.pid == os.getpid(),
-                    etl_runs.c.hostname == socket.gethostname()[:255],
-                )
-                .values(status="abandoned", finished_at=datetime.now(UTC), error=BLOCKED_REASON)
-            )
+            ledger.abandon_own_runs(conn, sources, datetime.now(UTC), BLOCKED_REASON)
     except SQLAlchemyError:
         log.exception("could not record the blocked runs; the next run of each marks it abandoned")
     logging.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 import etl_cli.schema
 from etl_cli.errors import LoadError
-from etl_cli.schema.tables import etl_runs
+from etl_cli.load import ledger
 
 MIGRATIONS_DIR = Path(etl_cli.schema.__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def alembic_config() -> Config:
     return config
 
 
+@cache  # the migration scripts do not change while a process runs
 def head_revision() -> str:
     """The newest revision the code knows."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -96,11 +98,16 @@ def open_database(database_url: str) -> Engine:
         upgrade(engine)
     except sa.exc.SQLAlchemyError as exc:
         shown = engine.url.render_as_string(hide_password=True)
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         raise LoadError(
-            f"cannot use the database at {shown}: {detail} (check CRYPTOETL_DATABASE_URL)"
+            f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
         ) from exc
     return engine
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own message of a database error (or the error's), first line only."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def check_health(database_url: str, max_age: timedelta) -> str:
@@ -116,14 +123,9 @@ def check_health(database_url: str, max_age: timedelta) -> str:
             if revision != head_revision():
                 found = f"is at revision {revision}" if revision else "has no cryptoetl schema"
                 raise LoadError(f"the database {found}, not {head_revision()}: run `cryptoetl db upgrade`")
-            newest = conn.execute(
-                sa.select(etl_runs.c.source, etl_runs.c.status, etl_runs.c.started_at)
-                .order_by(etl_runs.c.run_id.desc())
-                .limit(1)
-            ).first()
+            newest = next(iter(ledger.recent_runs(conn, limit=1)), None)
     except sa.exc.SQLAlchemyError as exc:
-        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise LoadError(f"database unreachable: {detail} (check CRYPTOETL_DATABASE_URL)") from exc
+        raise LoadError(f"database unreachable: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)") from exc
     finally:
         engine.dispose()
     if newest is None:

@@ -75,6 +75,21 @@ def abandon_stale_runs(conn: Connection, source: str, now: datetime) -> int:
     return result.rowcount
 
 
+def abandon_own_runs(conn: Connection, sources: Sequence[str], now: datetime, reason: str) -> int:
+    """Mark `running` rows that this process opened for `sources` as abandoned; other processes' stay."""
+    result = conn.execute(
+        sa.update(etl_runs)
+        .where(
+            etl_runs.c.status == "running",
+            etl_runs.c.source.in_(sources),
+            etl_runs.c.pid == os.getpid(),
+            etl_runs.c.hostname == _hostname(),
+        )
+        .values(status="abandoned", finished_at=now, error=reason)
+    )
+    return result.rowcount
+
+
 def start_run(conn: Connection, source: str, now: datetime) -> int:
     """Open a ledger row in state `running` and return its run id."""
     return conn.scalar(
@@ -84,7 +99,7 @@ def start_run(conn: Connection, source: str, now: datetime) -> int:
             status="running",
             started_at=now,
             pid=os.getpid(),
-            hostname=socket.gethostname()[:255],
+            hostname=_hostname(),
         )
         .returning(etl_runs.c.run_id)
     )
@@ -170,6 +185,10 @@ def save_state(conn: Connection, source: str, state: Mapping[str, Any]) -> None:
     conn.execute(
         insert.on_conflict_do_update(index_elements=["source"], set_={"state": insert.excluded.state})
     )
+
+
+def _hostname() -> str:
+    return socket.gethostname()[:255]
 
 
 def _newest(new: sa.ColumnElement[Any], old: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
