@@ -1,1 +1,1 @@
-"""Load: engines, the Core tables of sql/, set-based writes, the ledger and run locks."""
+"""Load: engines, set-based writes, the ledger and run locks."""

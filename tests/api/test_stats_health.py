@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 import sqlalchemy as sa
 
-from etl_cli.load.engine import head_revision
+from etl_cli.schema.revisions import head_revision
 from etl_cli.schema.tables import etl_runs, source_checkpoints
 from tests.api.conftest import fail_a_run, load_replay
 

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from etl_cli.load.engine import current_revision, head_revision, upgrade
+from etl_cli.schema.revisions import current_revision, head_revision, upgrade
 from etl_cli.schema.tables import assets, etl_runs, market_snapshots, metadata, raw_payloads
 
 
