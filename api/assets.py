@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from api.errors import Blueprint, ErrorSchema
 from api.http import conditional
 from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
 from api.schemas import INTERVALS, AssetsArgs, HistoryArgs, NoArgs
+from etl_cli.schema import reads
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
 NOT_MODIFIED = "Not modified: your copy (ETag / Last-Modified) is current"
@@ -125,17 +127,4 @@ def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
 
 
 def _with_listings(conn: Any, assets: list[Any]) -> list[dict[str, Any]]:
-    listings = defaultdict(list)
-    for row in queries.latest_listings(conn, [a.asset_id for a in assets]):
-        listings[row.asset_id].append(
-            {
-                "source": row.source,
-                "source_asset_id": row.source_asset_id,
-                "price_usd": row.price_usd,
-                "observed_at": row.observed_at,
-            }
-        )
-    return [
-        {"asset_id": a.asset_id, "symbol": a.symbol, "name": a.name, "sources": listings[a.asset_id]}
-        for a in assets
-    ]
+    return [asdict(view) for view in reads.asset_views(conn, assets)]

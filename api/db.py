@@ -18,8 +18,9 @@ from flask import Flask, current_app, g
 from sqlalchemy.engine import Connection, Engine
 
 from api import queries
-from api.errors import NO_SCHEMA_MESSAGE, DatabaseUnavailable, describe, is_missing_table
+from api.errors import NO_SCHEMA_MESSAGE, DatabaseUnavailable
 from api.settings import ApiSettings
+from etl_cli.schema.errors import first_line, is_missing_table
 
 EXTENSION = "cryptoetl_db"
 
@@ -100,7 +101,7 @@ def get_conn() -> Connection:
         try:
             g.db_conn = engine().connect()
         except sa.exc.DBAPIError as exc:
-            raise DatabaseUnavailable(f"the database is unreachable: {describe(exc)}") from exc
+            raise DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}") from exc
     return g.db_conn
 
 
@@ -114,7 +115,7 @@ def schema_version(conn: Connection) -> str:
         version = queries.schema_version(conn)
     except sa.exc.DBAPIError as exc:
         if not is_missing_table(exc):
-            raise DatabaseUnavailable(f"the database is unreachable: {describe(exc)}") from exc
+            raise DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}") from exc
         version = None
     if version is None:
         raise DatabaseUnavailable(NO_SCHEMA_MESSAGE)

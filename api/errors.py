@@ -14,6 +14,8 @@ from flask import Flask, Response, current_app
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from etl_cli.schema.errors import first_line, is_missing_table
+
 log = logging.getLogger(__name__)
 NO_SCHEMA_MESSAGE = "the database has no cryptoetl schema yet: run `cryptoetl db upgrade`"
 
@@ -119,23 +121,13 @@ def register_database_errors(app: Flask) -> None:
     app.register_error_handler(DatabaseUnavailable, _unavailable)
 
 
-def describe(exc: BaseException) -> str:
-    """The driver's first line about a database error, without SQL or parameters."""
-    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def is_missing_table(exc: sa.exc.DBAPIError) -> bool:
-    """Whether the error says a table does not exist (PostgreSQL 42P01, SQLite 'no such table')."""
-    return getattr(exc.orig, "pgcode", None) == "42P01" or "no such table" in str(exc.orig)
-
-
 def _database_error(exc: sa.exc.DBAPIError) -> Response:
     if is_missing_table(exc):
         return _unavailable(DatabaseUnavailable(NO_SCHEMA_MESSAGE))
     if getattr(exc.orig, "pgcode", None) == "57014" or str(exc.orig) == "interrupted":
         return _unavailable(DatabaseUnavailable("the query took longer than the statement timeout allows"))
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or exc.connection_invalidated:
-        return _unavailable(DatabaseUnavailable(f"the database is unreachable: {describe(exc)}"))
+        return _unavailable(DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}"))
     # Anything else (a syntax error, a missing column) is our bug: a logged 500.
     return http_error(InternalServerError(original_exception=exc))
 

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from etl_cli.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///cryptoetl.db"
@@ -19,6 +16,7 @@ COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
 COINGECKO_PLANS = ("demo", "pro")
 COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 
 
 @dataclass(frozen=True)
@@ -208,6 +206,9 @@ class Environ:
 
     def database_url(self, name: str, default: str) -> str:
         """Read a SQLAlchemy URL for one of the supported databases."""
+        from sqlalchemy.engine import make_url  # here, not at the top: `--help` needs no SQLAlchemy
+        from sqlalchemy.exc import ArgumentError
+
         raw = self.get(name) or default
         try:
             url = make_url(raw)
