@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from etl_cli.errors import FatalSourceError
+from etl_cli.extract.csv_layout import CsvLayout
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,15 @@ class RawPage:
     # A page that carries a checkpoint state is committed on its own, together with that state, so a long
     # stream (a big CSV file) resumes after its last committed page.
     state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsvChunk(RawPage):
+    """The header line and some data lines of a CSV file, byte for byte, with where they sit in it."""
+
+    file: Path
+    first_line: int  # the file's line number of the first data line
+    layout: CsvLayout  # read from the header once per file
 
 
 @dataclass
