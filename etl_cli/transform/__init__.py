@@ -10,7 +10,7 @@ from etl_cli.transform.coinpaprika import normalize_tickers
 from etl_cli.transform.csv_rows import normalize_csv
 from etl_cli.transform.records import Normalized
 
-# Each takes the page type its source's extractor yields (RawPage, or CsvChunk for CSV).
+# Each takes the page type its source's extractor yields (JsonArrayPage or CsvChunk).
 TRANSFORMS: dict[str, Callable[[Any], Normalized]] = {
     "coingecko": normalize_markets,
     "coinpaprika": normalize_tickers,
