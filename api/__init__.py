@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from api import assets, data, db, errors, health, http, stats
+from api import assets, data, db, errors, health, http, smorest, stats
 from api.settings import ApiSettings
 from etl_cli.config import Settings
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
         max_age=600,
     )
-    api = errors.Api(app)
+    api = smorest.Api(app)
     errors.register_database_errors(app)
     for module in (data, assets, stats, health):
         api.register_blueprint(module.blp)

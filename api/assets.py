@@ -10,10 +10,11 @@ from flask import Response, current_app, request, url_for
 from flask_smorest import abort
 
 from api import db, queries
-from api.errors import Blueprint, ErrorSchema
+from api.errors import ErrorSchema
 from api.http import conditional
 from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
 from api.schemas import INTERVALS, AssetsArgs, HistoryArgs, NoArgs
+from api.smorest import Blueprint
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
 NOT_MODIFIED = "Not modified: your copy (ETag / Last-Modified) is current"

@@ -7,11 +7,11 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 
 from api import db, queries
-from api.errors import Blueprint
 from api.http import conditional
 from api.paging import Sort, encode_cursor
 from api.responses import SnapshotPageSchema
 from api.schemas import DataArgs
+from api.smorest import Blueprint
 
 blp = Blueprint("data", __name__, description="Normalized market snapshots")
 

@@ -9,10 +9,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from api import db
-from api.errors import Blueprint, ErrorSchema
+from api.errors import ErrorSchema
 from api.http import request_id
 from api.responses import HealthSchema
 from api.schemas import NoArgs
+from api.smorest import Blueprint
 
 blp = Blueprint("health", __name__, description="Liveness and database reachability")
 

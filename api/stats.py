@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import db, queries
-from api.errors import Blueprint
 from api.responses import StatsEnvelopeSchema
 from api.schemas import StatsArgs
 from api.settings import SOURCES
+from api.smorest import Blueprint
 
 blp = Blueprint("stats", __name__, description="Pipeline health per source")
 
