@@ -7,8 +7,7 @@ from typing import Any
 
 from api import db, queries
 from api.responses import StatsEnvelopeSchema
-from api.schemas import StatsArgs
-from api.settings import SOURCES
+from api.schemas import SOURCES, StatsArgs
 from api.smorest import Blueprint
 
 blp = Blueprint("stats", __name__, description="Pipeline health per source")
