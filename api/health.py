@@ -19,12 +19,12 @@ blp = Blueprint("health", __name__, description="Liveness and database reachabil
 
 
 @blp.route("/health")
-@blp.arguments(NoArgs, location="query")
+@blp.arguments(NoArgs, location="query", as_kwargs=True)
 @blp.response(200, HealthSchema)
 @blp.alt_response(
     503, schema=ErrorSchema, description="The database is unreachable or has no cryptoetl schema"
 )
-def health(_args: dict[str, Any]) -> dict[str, Any]:
+def health() -> dict[str, Any]:
     """Check that the database answers; 503 (with the reason) when it does not. Never cached."""
     started = time.perf_counter()
     conn = db.get_conn()
