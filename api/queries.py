@@ -141,22 +141,13 @@ def asset(conn: Connection, asset_id: int) -> Row[Any] | None:
     return conn.execute(query).first()
 
 
-def history(
-    conn: Connection,
-    asset_id: int,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    interval_s: int | None,
-    source: str | None,
-    limit: int,
-) -> list[Row[Any]]:
-    """An asset's observations in time order, per source: the newest `limit` points of each series.
+def history(conn: Connection, where: SnapshotFilter, *, interval_s: int | None, limit: int) -> list[Row[Any]]:
+    """Observations matching `where` (one asset's) in time order, per source: the newest `limit` of each.
 
     With `interval_s`, one point per bucket of that many seconds (aligned on the Unix epoch, so days
     start at 00:00 UTC): the bucket's last observation, whose values are exact, unlike an average.
     """
-    conditions = _conditions(SnapshotFilter(asset_id=asset_id, source=source, start=start, end=end))
+    conditions = _conditions(where)
     if interval_s is None:
         bucket: sa.ColumnElement[Any] = ms.c.snapshot_id
     elif conn.dialect.name == "sqlite":

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api import db
-from api.errors import Blueprint
 from api.responses import StatsEnvelopeSchema
 from api.schemas import StatsArgs
-from api.settings import SOURCES
-from etl_cli.schema import reads
+from api.smorest import Blueprint
+from etl_cli.schema import SOURCES, reads
 
 blp = Blueprint("stats", __name__, description="Pipeline health per source")
 
