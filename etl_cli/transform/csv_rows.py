@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 
 from etl_cli.extract.base import CsvChunk
 from etl_cli.extract.csv_layout import GENERIC_COLUMNS, GENERIC_OPTIONAL
-from etl_cli.transform.parse import Amount, describe_invalid, optional_amount
+from etl_cli.transform.parse import Amount, describe_invalid, optional_amount, readable
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 # A CSV id is `symbol-name`: symbol (64) and name kept within the 200 characters of source_asset_id.
@@ -108,7 +108,7 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
     _header, *lines = chunk.body.removesuffix(b"\n").split(b"\n")
     result = Normalized()
     for line, raw in enumerate(lines, start=chunk.first_line):
-        text = raw.decode("utf-8", "replace").removesuffix("\r")
+        text = readable(raw).removesuffix("\r")
         if not text.strip():
             continue  # a blank line
         reason = _row_problem(raw)

@@ -41,6 +41,11 @@ def optional_amount() -> Amount:
     return Amount(load_default=None, allow_none=True)
 
 
+def readable(data: bytes) -> str:
+    r"""Source bytes as text for a reject: UTF-8, each byte that is not UTF-8 shown as an escape (\xe9)."""
+    return data.decode("utf-8", "backslashreplace")
+
+
 def describe_invalid(error: ma.ValidationError) -> str:
     """Flatten marshmallow's messages to one line: `field: message; field: message`."""
     messages = error.messages
@@ -69,7 +74,7 @@ def normalize_json_array(
     result = Normalized()
     if page.items is None:
         reason = f"page is not a JSON array: {page.problem}"
-        result.rejects.append(Reject(page.source, None, reason, page.body[:500].decode("utf-8", "replace")))
+        result.rejects.append(Reject(page.source, None, reason, readable(page.body[:500])))
         return result
     for item, text in page.items:
         try:
