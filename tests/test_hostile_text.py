@@ -87,7 +87,11 @@ def test_a_json_record_with_a_lone_surrogate_or_an_overlong_id_is_rejected_and_s
     assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 2)
     assert snapshot_ids(engine) == ["good"]
     assert stored_rejects(engine) == [
-        ("bit\\ud800coin", "current_price: Not a valid number.", surrogate),
+        (
+            "bit\\ud800coin",
+            "current_price: Not a valid number.; id: contains a lone surrogate, which is not text",
+            surrogate,
+        ),
         ("b" * 200, "id: Length must be between 1 and 200.", overlong),
     ]
 
@@ -102,3 +106,22 @@ def test_a_page_that_starts_with_nul_fails_the_run_kept_raw_with_a_storable_erro
         status, error = conn.execute(sa.select(etl_runs.c.status, etl_runs.c.error)).one()
     assert status == "failed" and "(body starts '\\x00\\x00\\x00<html>" in error
     assert snapshot_ids(engine) == []
+
+
+@responses.activate
+def test_a_json_record_whose_text_cannot_be_stored_is_rejected_not_a_failed_load(engine):
+    bad = {
+        "surrogate in name": BITCOIN.replace('"name": "Bitcoin"', '"name": "Bit\\udfffcoin"'),
+        "NUL in symbol": BITCOIN.replace('"symbol": "btc"', '"symbol": "b\\u0000tc"'),
+        # 64 characters that upper-case to 128: too long for the symbol column once stored upper-case
+        "long upper-case": BITCOIN.replace('"symbol": "btc"', f'"symbol": "{"ß" * 64}"'),
+    }
+    good = BITCOIN.replace('"id": "bitcoin"', '"id": "good"')
+    record = run_coingecko(engine, page([*bad.values(), good]))
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 3)
+    assert snapshot_ids(engine) == ["good"]
+    assert [reason for _, reason, _ in stored_rejects(engine)] == [
+        "name: contains a lone surrogate, which is not text",
+        "symbol: contains a NUL character",
+        "symbol: Length must be between 1 and 64.",
+    ]

@@ -13,11 +13,18 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from etl_cli.extract.base import CsvChunk
 from etl_cli.extract.csv_layout import GENERIC_COLUMNS, GENERIC_OPTIONAL
-from etl_cli.transform.parse import Amount, describe_invalid, optional_amount, readable
+from etl_cli.transform.parse import (
+    Amount,
+    describe_invalid,
+    optional_amount,
+    readable,
+    text,
+    ticker_symbol,
+)
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 # A CSV id is `symbol-name`: symbol (64) and name kept within the 200 characters of source_asset_id.
@@ -49,8 +56,8 @@ class HistoricalRow(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    Name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
-    Symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    Name = text(NAME_MAX, min_length=1, required=True)
+    Symbol = ticker_symbol()
     Date = ObservedAt(required=True)
     Close = Amount(required=True)
     Volume = optional_amount()
@@ -63,13 +70,13 @@ class GenericRow(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(load_default=None, validate=validate.Length(max=NAME_MAX))
+    symbol = ticker_symbol()
+    name = text(NAME_MAX, load_default=None)
     price_usd = Amount(required=True)
     market_cap_usd = optional_amount()
     volume_24h_usd = optional_amount()
     observed_at = ObservedAt(required=True)
-    source_asset_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    source_asset_id = text(200, load_default=None)
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ def _row_problem(raw: bytes) -> str | None:
 
 def _snapshot(source: str, mapping: RowMapping, record: dict[str, Any]) -> Snapshot:
     value = {field: record.get(column) for field, column in mapping.fields.items()}
-    symbol = value["symbol"].strip().upper()
+    symbol = value["symbol"].strip()
     return Snapshot(
         source=source,
         source_asset_id=value.get("source_asset_id") or csv_asset_id(symbol, value["name"]),

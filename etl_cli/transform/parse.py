@@ -30,10 +30,29 @@ class Amount(fields.Decimal):
 
 
 def text(max_length: int, min_length: int = 0, **kwargs: Any) -> fields.String:
-    """A string PostgreSQL can store (no NUL) of `min_length` to `max_length` characters."""
-    no_nul = validate.Regexp(r"^[^\x00]*\Z", error="contains a NUL character")
-    length = validate.Length(min=min_length or None, max=max_length)
-    return fields.String(validate=[length, no_nul], **kwargs)
+    """A string any database can store, of `min_length` to `max_length` characters."""
+    return fields.String(validate=_storable(max_length, min_length), **kwargs)
+
+
+class Symbol(fields.String):
+    """A ticker symbol, upper-cased as it is stored before its length is checked (ß upper-cases to SS)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+def ticker_symbol(**kwargs: Any) -> Symbol:
+    """A required symbol of 1 to 64 characters once upper-cased, that any database can store."""
+    return Symbol(required=True, validate=_storable(64, 1), **kwargs)
+
+
+def _storable(max_length: int, min_length: int) -> list[validate.Validator]:
+    # PostgreSQL's TEXT refuses NUL; a lone surrogate (from a JSON "\ud800") has no UTF-8 encoding at all.
+    return [
+        validate.Length(min=min_length or None, max=max_length),
+        validate.Regexp(r"^[^\x00]*\Z", error="contains a NUL character"),
+        validate.Regexp(r"^[^\ud800-\udfff]*\Z", error="contains a lone surrogate, which is not text"),
+    ]
 
 
 def optional_amount() -> Amount:

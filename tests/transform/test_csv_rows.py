@@ -133,3 +133,9 @@ def test_undecodable_nul_and_overlong_rows_are_rejects_not_failures():
         "coins.csv line 4: contains a NUL character",
         "coins.csv line 5: name: Longer than maximum length 120.",
     ]
+
+
+def test_a_symbol_too_long_once_upper_case_is_rejected():
+    body = f"{HISTORICAL_LINE}\n1,Strasse,{'ß' * 40},2015-02-26,1,1,1,1.2,5.9,3\n"
+    [reject] = chunk(body, name="coin_Strasse.csv").rejects
+    assert reject.reason == "coin_Strasse.csv line 2: Symbol: Length must be between 1 and 64."
