@@ -10,6 +10,7 @@ from etl_cli.schema.tables import raw_payloads, rejected_records
 from etl_cli.transform import TRANSFORMS
 
 GENERIC_HEADER = b"symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+BITCOIN_ROW = b"BTC,Bitcoin,2,,,2025-01-01\n"
 
 
 def run_csv(engine, path: Path, **options):
@@ -38,3 +39,13 @@ def test_identical_chunks_of_one_file_are_stored_once_and_each_reject_keeps_its_
         ("twice.csv line 3: price_usd: Not a valid number.", fragment, body, url),
         ("twice.csv line 5: price_usd: Not a valid number.", fragment, body, url),
     ]
+
+
+def test_a_field_too_big_for_the_csv_reader_is_a_reject_and_the_rest_loads(engine, tmp_path):
+    data = tmp_path / "wide.csv"
+    data.write_bytes(GENERIC_HEADER + b"BIG," + b"x" * 200_000 + b",1,,,2025-01-01\n" + BITCOIN_ROW)
+    record = run_csv(engine, data)
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 1)
+    [(reason, fragment, _, _)] = rejects(engine)
+    assert reason == "wide.csv line 2: not a CSV row (field larger than field limit (131072))"
+    assert len(fragment) == len("BIG,,1,,,2025-01-01") + 200_000

@@ -118,8 +118,7 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
         text = readable(raw).removesuffix("\r")
         if not text.strip():
             continue  # a blank line
-        reason = _row_problem(raw)
-        row = next(csv.reader([text])) if reason is None else []
+        reason, row = _read_row(raw, text)
         if reason is None and len(row) != len(keys):
             reason = f"has {len(row)} fields, the header has {len(keys)}"
         if reason is None:
@@ -133,13 +132,18 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
     return result
 
 
-def _row_problem(raw: bytes) -> str | None:
-    """Why a raw line cannot be read as a row at all, if it cannot."""
+def _read_row(raw: bytes, text: str) -> tuple[str | None, list[str]]:
+    """A line's fields, or why the line cannot be read as a row at all."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"not UTF-8 (byte {exc.start} of the line)"
-    return "contains a NUL character" if b"\0" in raw else None
+        return f"not UTF-8 (byte {exc.start} of the line)", []
+    if b"\0" in raw:
+        return "contains a NUL character", []
+    try:
+        return None, next(csv.reader([text]))
+    except csv.Error as exc:  # a field over the csv module's size limit, a carriage return mid-field
+        return f"not a CSV row ({exc})", []
 
 
 def _snapshot(source: str, mapping: RowMapping, record: dict[str, Any]) -> Snapshot:
