@@ -10,6 +10,7 @@ import csv
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from itertools import count
 from typing import Any
 
 import marshmallow as ma
@@ -114,7 +115,9 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
     keys = chunk.layout.columns
     _header, *lines = chunk.body.removesuffix(b"\n").split(b"\n")
     result = Normalized()
-    for line, raw in enumerate(lines, start=chunk.first_line):
+    skipped = {long_line.number for long_line in chunk.long_lines}
+    numbers = (number for number in count(chunk.first_line) if number not in skipped)
+    for line, raw in zip(numbers, lines, strict=False):  # numbers never run out
         text = readable(raw).removesuffix("\r")
         if not text.strip():
             continue  # a blank line
@@ -129,6 +132,12 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
             except ma.ValidationError as exc:
                 reason = describe_invalid(exc)
         result.rejects.append(Reject(chunk.source, None, f"{chunk.file.name} line {line}: {reason}", text))
+    for long_line in chunk.long_lines:
+        reason = (
+            f"{chunk.file.name} line {long_line.number}: {long_line.size} bytes, over the line limit "
+            f"(CRYPTOETL_CSV_MAX_LINE_BYTES); only its first {len(long_line.head)} bytes are kept"
+        )
+        result.rejects.append(Reject(chunk.source, None, reason, readable(long_line.head)))
     return result
 
 
