@@ -115,13 +115,27 @@ def test_a_json_record_whose_text_cannot_be_stored_is_rejected_not_a_failed_load
         "NUL in symbol": BITCOIN.replace('"symbol": "btc"', '"symbol": "b\\u0000tc"'),
         # 64 characters that upper-case to 128: too long for the symbol column once stored upper-case
         "long upper-case": BITCOIN.replace('"symbol": "btc"', f'"symbol": "{"ß" * 64}"'),
+        "NUL in id": BITCOIN.replace('"id": "bitcoin"', '"id": "bit\\u0000coin"'),
     }
     good = BITCOIN.replace('"id": "bitcoin"', '"id": "good"')
     record = run_coingecko(engine, page([*bad.values(), good]))
-    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 3)
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 4)
     assert snapshot_ids(engine) == ["good"]
-    assert [reason for _, reason, _ in stored_rejects(engine)] == [
-        "name: contains a lone surrogate, which is not text",
-        "symbol: contains a NUL character",
-        "symbol: Length must be between 1 and 64.",
+    assert [(asset_id, reason) for asset_id, reason, _ in stored_rejects(engine)] == [
+        ("bitcoin", "name: contains a lone surrogate, which is not text"),
+        ("bitcoin", "symbol: contains a NUL character"),
+        ("bitcoin", "symbol: Length must be between 1 and 64."),
+        ("bit\\x00coin", "id: contains a NUL character"),
     ]
+
+
+@responses.activate
+def test_a_json_page_with_a_byte_that_is_not_utf8_fails_the_run_kept_raw(engine):
+    # JSON is UTF-8 by definition (RFC 8259): such a page is not JSON, as before; nothing of it loads.
+    body = page([BITCOIN]).replace(b'"name": "Bitcoin"', b'"name": "Bitc\xffoin"')
+    assert b"\xff" in body
+    with pytest.raises(RunFailed, match="did not return a JSON array"):
+        run_coingecko(engine, body)
+    with engine.connect() as conn:
+        assert conn.scalars(sa.select(raw_payloads.c.body)).all() == [body]
+    assert snapshot_ids(engine) == []
