@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ SORT_KEYS = {
 SORTS = tuple(name for key in SORT_KEYS for name in (key, f"-{key}"))
 DEFAULT_SORT = "-observed_at"
 NOT_A_CURSOR = "not a cursor from a previous page"
+CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")  # base64url without padding, as encode_cursor writes it
 # What the sorted columns hold: snapshot_id is a BIGINT (SQLite's INTEGER alike), market_cap_rank an INTEGER,
 # the amounts PostgreSQL NUMERICs (at most 131072 digits before the point and 16383 after).
 BIGINT = range(-(2**63), 2**63)
@@ -133,6 +135,8 @@ def decode_cursor(text: str) -> Cursor:
     Raises:
         ValueError: the text is not such a cursor.
     """
+    if not CURSOR_TEXT.fullmatch(text):
+        raise ValueError(NOT_A_CURSOR)  # b64decode would skip foreign characters rather than refuse them
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         sort, value, snapshot_id = json.loads(raw)
