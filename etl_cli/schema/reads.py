@@ -215,3 +215,20 @@ def _views(rows: Sequence[Any], listing_rows: Sequence[Row[Any]]) -> list[AssetV
             Listing(row.source, row.source_asset_id, row.price_usd, row.observed_at)
         )
     return [AssetView(row.asset_id, row.symbol, row.name, listings[row.asset_id]) for row in rows]
+
+
+def listings_of(conn: Connection, source: str, source_asset_ids: Sequence[str]) -> list[Row[Any]]:
+    """The (source_asset_id, symbol, name) of each of these ids that `source` has fed (asset_sources)."""
+    links = asset_sources.c
+    query = sa.select(links.source_asset_id, links.symbol, links.name).where(
+        links.source == source, links.source_asset_id.in_(list(source_asset_ids))
+    )
+    return list(conn.execute(query)) if source_asset_ids else []
+
+
+def requests_since(conn: Connection, source: str, since: datetime) -> int:
+    """HTTP requests the ledger counts for `source` (every kind of run) started since `since`."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(etl_runs.c.http_requests), 0)).where(
+        etl_runs.c.source == source, etl_runs.c.started_at >= since
+    )
+    return int(conn.scalar(query))
