@@ -11,10 +11,15 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from etl_cli.backfill.plan import BackfillRequest, plan_backfill
+from etl_cli.backfill.runner import Progress, run_backfill
 from etl_cli.cli import app
 from etl_cli.config import Settings
+from etl_cli.extract import HISTORY_SOURCES
+from etl_cli.extract.history import Window
 from etl_cli.load import ledger as ledger_rows
 from etl_cli.pipeline import run_named
+from etl_cli.quota import quota_of
 from etl_cli.schema.tables import (
     asset_sources,
     backfill_ranges,
@@ -23,6 +28,7 @@ from etl_cli.schema.tables import (
     raw_payloads,
     rejected_records,
 )
+from etl_cli.transform import HISTORY_TRANSFORMS
 from tests.history_provider import CHARTS, history_env, serving
 from tests.samples import COINPAPRIKA_REPLAY_DIR, REPLAY_DIR
 
@@ -300,3 +306,47 @@ def test_health_judges_the_schedule_by_its_runs_not_by_a_fresh_backfill(engine, 
     assert health.stderr.startswith("Error: stale: the newest run (coingecko) started 300 min ago")
     runs = CliRunner().invoke(app, ["runs"], env={"CRYPTOETL_DATABASE_URL": database_url}).stdout.splitlines()
     assert [line.split()[2:4] for line in runs[1:]] == [["backfill", "succeeded"], ["run", "succeeded"]]
+
+
+def test_each_committed_range_is_reported_where_a_progress_display_hooks_in(engine, database_url, provider):
+    settings = Settings.from_env(history_env(database_url, provider))
+    history = HISTORY_SOURCES["coingecko"](settings)
+    since, until = datetime(2023, 10, 3, 19, tzinfo=UTC), datetime(2023, 10, 10, 19, tzinfo=UTC)
+    request = BackfillRequest("coingecko", since, until, ids=("bitcoin", "matic-network"))
+    with engine.connect() as conn:
+        plan = plan_backfill(conn, history, request, quota_of(settings, "coingecko"), datetime.now(UTC))
+    reports: list[Progress] = []
+    run_backfill(engine, history, HISTORY_TRANSFORMS["coingecko"], plan, {}, on_range=reports.append)
+    assert [(p.coin.id, p.ranges_done, p.ranges_planned, p.counts.loaded) for p in reports] == [
+        ("bitcoin", 1, 2, 169),
+        ("matic-network", 2, 2, 169 + 289),
+    ]
+    assert reports[0].window == Window(since, until)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("--source", "coingecko", *WEEK),
+            "Error: give the coins with --ids ID,... or --top N (one of the two)",
+        ),
+        (
+            ("--source", "coingecko", "--ids", "bitcoin", "--top", "5", *WEEK),
+            "Error: give the coins with --ids ID,... or --top N (one of the two)",
+        ),
+        (
+            ("--source", "coingecko", "--ids", "bitcoin", "--since", "last week"),
+            "Error: --since 'last week' is not a date or time: write 2026-09-04 or 2026-09-04T12:00Z",
+        ),
+        (
+            ("--source", "coingecko", "--ids", "bitcoin", "--since", "2023-10-10", "--until", "2023-10-03"),
+            "Error: --since 2023-10-10 00:00 UTC is not before --until (2023-10-03 00:00 UTC): "
+            "give an earlier --since",
+        ),
+    ],
+)
+def test_a_bad_request_is_one_line_before_any_call(engine, cli, provider, args, line):
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == (1, line + "\n")
+    assert provider.requests == []
