@@ -20,12 +20,11 @@ import random
 import resource
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import sqlalchemy as sa
+from throwaway import postgres_database
 
 from etl_cli.backfill.plan import BackfillRequest, plan_backfill
 from etl_cli.backfill.runner import run_backfill
@@ -134,17 +133,8 @@ def main() -> None:
         base_url = f"http://127.0.0.1:{ports.get(timeout=60)}/api/v3"
         try:
             measure("sqlite", f"sqlite:///{folder}/bench.db", base_url, request)
-            admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            name = f"cryptoetl_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            try:
-                url = sa.make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+            with postgres_database(args.postgres) as url:
                 measure("postgresql", url, base_url, request)
-            finally:
-                with admin.connect() as conn:
-                    conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-                admin.dispose()
         finally:
             server.kill()
 
