@@ -149,6 +149,7 @@ class RunSchema(ResponseSchema):
 
     run_id = fields.Integer(required=True)
     source = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"description": "run, backfill or replay"})
     status = fields.String(required=True, metadata={"description": "running, succeeded, failed or abandoned"})
     started_at = fields.AwareDateTime(required=True)
     finished_at = fields.AwareDateTime(required=True, allow_none=True)
@@ -168,9 +169,15 @@ class SourceStatsSchema(ResponseSchema):
     source = fields.String(required=True)
     state = fields.String(
         required=True,
-        metadata={"description": "never_run; failing (the runs since the last success failed); or ok"},
+        metadata={
+            "description": "never_run; failing (the runs since the last success failed); or ok. "
+            "Judged on runs only: backfills and replays do not count"
+        },
     )
-    last_run = fields.Nested(RunSchema, required=True, allow_none=True)
+    last_run = fields.Nested(
+        RunSchema, required=True, allow_none=True, metadata={"description": "The newest run (kind run)"}
+    )
+    last_backfill = fields.Nested(RunSchema, required=True, allow_none=True)
     last_success_at = fields.AwareDateTime(required=True, allow_none=True)
     last_failure_at = fields.AwareDateTime(required=True, allow_none=True)
     last_error = fields.String(required=True, allow_none=True)

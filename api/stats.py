@@ -27,8 +27,11 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
     totals = {row.source: row for row in reads.run_totals(conn)}
     checkpoints = {row.source: row for row in reads.checkpoints(conn)}
     last_runs = {run.source: run for run in reads.runs_by_id(conn, [t.last_run_id for t in totals.values()])}
+    # Backfills are shown apart: their outcome says nothing of the schedule's health.
+    backfill_ids = [row.last_run_id for row in reads.run_totals(conn, kind=reads.BACKFILL)]
+    last_backfills = {run.source: run for run in reads.runs_by_id(conn, backfill_ids)}
     failures = reads.failures_since(conn, {s: t.last_success_run_id for s, t in totals.items()})
-    names = list(SOURCES) + sorted((set(totals) | set(checkpoints)) - set(SOURCES))
+    names = list(SOURCES) + sorted((set(totals) | set(checkpoints) | set(last_backfills)) - set(SOURCES))
     sources = []
     for name in names:
         total, checkpoint = totals.get(name), checkpoints.get(name)
@@ -39,6 +42,7 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
                 "source": name,
                 "state": "never_run" if total is None else "failing" if failing else "ok",
                 "last_run": last_runs[name].as_dict() if name in last_runs else None,
+                "last_backfill": last_backfills[name].as_dict() if name in last_backfills else None,
                 "last_success_at": checkpoint.last_success_at if checkpoint else None,
                 "last_failure_at": checkpoint.last_failure_at if checkpoint else None,
                 "last_error": checkpoint.last_error if checkpoint else None,

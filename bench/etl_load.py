@@ -10,10 +10,9 @@ import argparse
 import resource
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+from throwaway import postgres_database
 
 from etl_cli.config import Settings
 from etl_cli.load.engine import open_database
@@ -72,17 +71,8 @@ def main() -> None:
         write_csv(csv_file, args.rows)
         print(f"csv file: {args.rows} rows, {csv_file.stat().st_size / 1e6:.1f} MB")
         measure("sqlite", f"sqlite:///{folder}/bench.db", csv_file)
-        admin = sa.create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-        name = f"cryptoetl_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            url = sa.make_url(args.postgres).set(database=name).render_as_string(hide_password=False)
+        with postgres_database(args.postgres) as url:
             measure("postgresql", url, csv_file)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
-            admin.dispose()
 
 
 if __name__ == "__main__":

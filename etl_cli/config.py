@@ -15,6 +15,13 @@ COINGECKO_PUBLIC_URL = "https://api.coingecko.com/api/v3"
 COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
 COINGECKO_PLANS = ("demo", "pro")
 COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
+COINPAPRIKA_PRO_URL = "https://api-pro.coinpaprika.com/v1"
+COINPAPRIKA_PLANS = ("free", "starter", "pro", "business", "enterprise")
+# Calls a month: CoinGecko's demo plan and its smallest paid plan (Basic); CoinPaprika's free plan.
+COINGECKO_MONTHLY_QUOTA = {"demo": 10_000, "pro": 100_000}
+COINPAPRIKA_MONTHLY_QUOTA = 20_000
+# How far back the demo plan serves history; paid plans serve all of it.
+COINGECKO_DEMO_HISTORY_DAYS = 365
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 DEFAULT_CSV_MAX_LINE_BYTES = 1 << 20
@@ -39,6 +46,8 @@ class CoinGeckoSettings:
     api_key: str | None = None
     api_plan: str = "demo"
     calls_per_minute: int = 30
+    monthly_quota: int = COINGECKO_MONTHLY_QUOTA["demo"]
+    history_days: int | None = COINGECKO_DEMO_HISTORY_DAYS  # None: the plan serves all history
 
     @property
     def key_header(self) -> str:
@@ -58,10 +67,14 @@ class CoinPaprikaSettings:
     base_url: str = COINPAPRIKA_URL
     api_key: str | None = None
     calls_per_minute: int = 10
+    monthly_quota: int = COINPAPRIKA_MONTHLY_QUOTA
+    api_plan: str = "free"  # what history it serves depends on it (see extract/coinpaprika_history.py)
 
     def __repr__(self) -> str:
         shown = "***" if self.api_key else None
-        return f"CoinPaprikaSettings(base_url={self.base_url!r}, api_key={shown!r})"
+        return (
+            f"CoinPaprikaSettings(base_url={self.base_url!r}, api_key={shown!r}, api_plan={self.api_plan!r})"
+        )
 
 
 def split_words(text: str) -> tuple[str, ...]:
@@ -125,6 +138,11 @@ class Settings:
         env = Environ(os.environ if environ is None else environ)
         plan = env.choice("COINGECKO_API_PLAN", COINGECKO_PLANS, default="demo")
         default_base = COINGECKO_PRO_URL if plan == "pro" else COINGECKO_PUBLIC_URL
+        history_days = env.whole_number(
+            "CRYPTOETL_COINGECKO_HISTORY_DAYS", COINGECKO_DEMO_HISTORY_DAYS if plan == "demo" else 0
+        )
+        paprika_plan = env.choice("COINPAPRIKA_API_PLAN", COINPAPRIKA_PLANS, default="free")
+        paprika_base = COINPAPRIKA_URL if paprika_plan == "free" else COINPAPRIKA_PRO_URL
         return cls(
             database_url=env.database_url("CRYPTOETL_DATABASE_URL", DEFAULT_DATABASE_URL),
             http=HttpSettings(
@@ -138,11 +156,19 @@ class Settings:
                 api_key=env.secret("COINGECKO_API_KEY"),
                 api_plan=plan,
                 calls_per_minute=env.positive_int("CRYPTOETL_COINGECKO_CALLS_PER_MINUTE", 30),
+                monthly_quota=env.positive_int(
+                    "CRYPTOETL_COINGECKO_MONTHLY_QUOTA", COINGECKO_MONTHLY_QUOTA[plan]
+                ),
+                history_days=history_days or None,
             ),
             coinpaprika=CoinPaprikaSettings(
-                base_url=env.http_url("CRYPTOETL_COINPAPRIKA_BASE_URL", COINPAPRIKA_URL),
+                base_url=env.http_url("CRYPTOETL_COINPAPRIKA_BASE_URL", paprika_base),
                 api_key=env.secret("COINPAPRIKA_API_KEY"),
                 calls_per_minute=env.positive_int("CRYPTOETL_COINPAPRIKA_CALLS_PER_MINUTE", 10),
+                monthly_quota=env.positive_int(
+                    "CRYPTOETL_COINPAPRIKA_MONTHLY_QUOTA", COINPAPRIKA_MONTHLY_QUOTA
+                ),
+                api_plan=paprika_plan,
             ),
             csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
             csv_max_line_bytes=env.positive_int("CRYPTOETL_CSV_MAX_LINE_BYTES", DEFAULT_CSV_MAX_LINE_BYTES),

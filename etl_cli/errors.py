@@ -59,3 +59,7 @@ class RunFailed(CryptoEtlError):
     def __init__(self, message: str, summary: object) -> None:
         super().__init__(message)
         self.summary = summary
+
+
+class OverQuota(CryptoEtlError):
+    """A schedule or a backfill would make more calls than the provider's plan allows in a month."""

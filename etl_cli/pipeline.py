@@ -30,8 +30,8 @@ from etl_cli.load import ledger
 from etl_cli.load.engine import open_database, reader
 from etl_cli.load.ledger import RunCounts
 from etl_cli.load.locks import source_lock
+from etl_cli.load.pages import load_pages
 from etl_cli.load.raw_store import store_page
-from etl_cli.load.snapshots import insert_snapshots
 from etl_cli.schema import reads
 from etl_cli.schema.errors import first_line
 from etl_cli.transform import TRANSFORMS
@@ -148,20 +148,9 @@ class Run:
         log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.with_http(total))
 
     def _load(self, conn: Connection, pages: list[tuple[int, Normalized]]) -> RunCounts:
-        snapshots = [(payload_id, s) for payload_id, page in pages for s in page.snapshots]
-        rejects = [(payload_id, r) for payload_id, page in pages for r in page.rejects]
-        loaded = insert_snapshots(conn, snapshots, self.run_id, _now(), self.aliases)
-        ledger.record_rejects(conn, self.run_id, rejects, _now())
-        if loaded:
-            ledger.mark_loaded(conn, self.extractor.name, _now())
-        observed = [s.observed_at for _, s in snapshots]
+        observed = [s.observed_at for _, page in pages for s in page.snapshots]
         self.newest = max([*observed, self.newest] if self.newest else observed, default=None)
-        return RunCounts(
-            extracted=len(snapshots) + len(rejects),
-            loaded=loaded,
-            skipped=len(snapshots) - loaded,
-            rejected=len(rejects),
-        )
+        return load_pages(conn, self.extractor.name, self.run_id, pages, self.aliases, _now())
 
     def with_http(self, counts: RunCounts) -> RunCounts:
         """`counts` with the extractor's HTTP cost so far."""

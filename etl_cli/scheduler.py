@@ -29,6 +29,7 @@ from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import configured_sources, run_named
+from etl_cli.quota import SchedulePlan, plan_schedule
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,7 @@ def serve(
     cron: str = DEFAULT_CRON,
     source: str = "all",
     run_now: bool = False,
+    allow_over_quota: bool = False,
     grace: float = FINISH_GRACE_S,
     abandon_wait: float = ABANDON_WAIT_S,
 ) -> None:
@@ -202,11 +204,13 @@ def serve(
 
     Raises:
         ConfigError: the cron expression or the source is not usable.
+        OverQuota: a source would exceed its monthly quota, and `allow_over_quota` is not set.
         LoadError: the database cannot be reached or migrated at start.
     """
     trigger = parse_cron(cron)
     sources = scheduled_sources(settings, source)
     _log_at_info()
+    _check_quota(plan_schedule(settings, sources, trigger, cron), allow_over_quota)
     engine = open_database(settings.database_url)
     runs = ScheduledRuns(settings, engine)
     scheduler = build_scheduler(runs, trigger, sources, run_now=run_now)
@@ -239,6 +243,15 @@ def serve(
             signal.signal(signum, handler)
     engine.dispose()
     log.info("scheduler stopped")
+
+
+def _check_quota(plan: SchedulePlan, allow_over_quota: bool) -> None:
+    for line in plan.lines():
+        log.info("quota plan: %s", line)
+    if not allow_over_quota:
+        plan.check()
+    elif any(source.over_quota for source in plan.sources):
+        log.warning("running over quota, as --allow-over-quota asks: expect HTTP 429 late in the month")
 
 
 def _handle_signals(

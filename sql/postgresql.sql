@@ -134,5 +134,26 @@ CREATE TABLE source_checkpoints (
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 
+-- Running upgrade 0001 -> 0005
+
+ALTER TABLE etl_runs ADD COLUMN kind VARCHAR(16) DEFAULT 'run' NOT NULL;
+
+ALTER TABLE etl_runs ADD CONSTRAINT ck_etl_runs_kind CHECK (kind IN ('run', 'backfill', 'replay'));
+
+CREATE TABLE backfill_ranges (
+    source VARCHAR(32) NOT NULL,
+    source_asset_id VARCHAR(200) NOT NULL,
+    granularity VARCHAR(16) NOT NULL,
+    range_start TIMESTAMP WITH TIME ZONE NOT NULL,
+    range_end TIMESTAMP WITH TIME ZONE NOT NULL,
+    run_id INTEGER NOT NULL,
+    completed_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (source, source_asset_id, granularity, range_start, range_end),
+    CONSTRAINT ck_backfill_ranges_order CHECK (range_start < range_end),
+    FOREIGN KEY(run_id) REFERENCES etl_runs (run_id)
+);
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0001';
+
 COMMIT;
 

@@ -11,9 +11,15 @@ from etl_cli.extract.base import iter_json_array
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY_DIR = ROOT / "fixtures" / "replay" / "coingecko"
+HISTORY_REPLAY_DIR = ROOT / "fixtures" / "replay" / "coingecko_history"
 MARKETS_PAGE = REPLAY_DIR / "coins_markets_page1.json"
 MARKETS_2023 = ROOT / "fixtures" / "coingecko" / "markets_usd_5ids_2023-01-02.json"
 MARKETS_URL = "https://api.coingecko.com/api/v3/coins/markets"
+CHART_BITCOIN_7D = ROOT / "fixtures" / "coingecko" / "market_chart_bitcoin_usd_7d_hourly_2023-10.json"
+CHART_MATIC_1D = ROOT / "fixtures" / "coingecko" / "market_chart_matic-network_usd_1d_5min_2023-03-15.json"
+CHART_TERRA_DAILY = (
+    ROOT / "fixtures" / "coingecko" / "market_chart_terra-luna_usd_max_daily_2019-05_2022-07.json"
+)
 
 
 def records(body: bytes) -> list[str]:

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from etl_cli.config import COINGECKO_PRO_URL, COINGECKO_PUBLIC_URL, Settings
+from etl_cli.config import (
+    COINGECKO_PRO_URL,
+    COINGECKO_PUBLIC_URL,
+    COINPAPRIKA_PRO_URL,
+    COINPAPRIKA_URL,
+    Settings,
+)
 from etl_cli.errors import ConfigError
 
 
@@ -84,3 +90,27 @@ def test_a_database_password_is_never_echoed():
     with pytest.raises(ConfigError) as raised:
         Settings.from_env({"CRYPTOETL_DATABASE_URL": "mysql://etl:hunter2@db/x"})
     assert "hunter2" not in str(raised.value)
+
+
+def test_plans_set_their_quotas_history_and_hosts():
+    demo = Settings.from_env({})
+    assert (demo.coingecko.monthly_quota, demo.coingecko.history_days) == (10_000, 365)
+    assert (demo.coinpaprika.api_plan, demo.coinpaprika.base_url) == ("free", COINPAPRIKA_URL)
+    paid = Settings.from_env({"COINGECKO_API_PLAN": "pro", "COINPAPRIKA_API_PLAN": "Starter"})
+    assert (paid.coingecko.monthly_quota, paid.coingecko.history_days) == (100_000, None)
+    assert (paid.coinpaprika.api_plan, paid.coinpaprika.base_url) == ("starter", COINPAPRIKA_PRO_URL)
+    mine = Settings.from_env(
+        {
+            "CRYPTOETL_COINGECKO_MONTHLY_QUOTA": "500000",
+            "CRYPTOETL_COINGECKO_HISTORY_DAYS": "0",
+            "CRYPTOETL_COINPAPRIKA_MONTHLY_QUOTA": "400000",
+        }
+    )
+    assert (mine.coingecko.monthly_quota, mine.coingecko.history_days) == (500_000, None)
+    assert mine.coinpaprika.monthly_quota == 400_000
+    with pytest.raises(ConfigError, match=r"^COINPAPRIKA_API_PLAN must be one of free, starter, pro"):
+        Settings.from_env({"COINPAPRIKA_API_PLAN": "gold"})
+    with pytest.raises(
+        ConfigError, match=r"^CRYPTOETL_COINGECKO_MONTHLY_QUOTA must be a whole number greater"
+    ):
+        Settings.from_env({"CRYPTOETL_COINGECKO_MONTHLY_QUOTA": "0"})

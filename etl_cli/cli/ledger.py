@@ -16,7 +16,7 @@ def runs(
     as_json: AsJson = False,
     _verbose: Verbose = False,
 ) -> None:
-    """Show recent runs from the ledger, newest first.
+    """Show recent runs from the ledger, newest first; KIND tells runs from backfills and replays.
 
     Example: cryptoetl runs --source coingecko --limit 5
     """
@@ -31,13 +31,13 @@ def runs(
         typer.echo(json.dumps([record.as_json() for record in records]))
         return
     typer.echo(
-        f"{'RUN':>5}  {'SOURCE':<11} {'STATUS':<10} {'STARTED (UTC)':<19} {'SECONDS':>8} "
+        f"{'RUN':>5}  {'SOURCE':<11} {'KIND':<8} {'STATUS':<10} {'STARTED (UTC)':<19} {'SECONDS':>8} "
         f"{'EXTRACTED':>9} {'LOADED':>7} {'SKIPPED':>7} {'REJECTED':>8}  ERROR"
     )
     for r in records:
         seconds = "" if r.duration_s is None else f"{r.duration_s:.2f}"
         typer.echo(
-            f"{r.run_id:>5}  {r.source:<11} {r.status:<10} {r.started_at:%Y-%m-%d %H:%M:%S} "
+            f"{r.run_id:>5}  {r.source:<11} {r.kind:<8} {r.status:<10} {r.started_at:%Y-%m-%d %H:%M:%S} "
             f"{seconds:>8} {r.extracted:>9} {r.loaded:>7} {r.skipped:>7} {r.rejected:>8}  "
             f"{r.error or ''}"
         )

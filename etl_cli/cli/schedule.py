@@ -16,13 +16,25 @@ def schedule(
         Source, typer.Option(help="Which source to run; `all` runs every configured one.")
     ] = "all",
     run_now: Annotated[bool, typer.Option("--run-now", help="Also run once at start.")] = False,
+    allow_over_quota: Annotated[
+        bool,
+        typer.Option("--allow-over-quota", help="Start even if a source would exceed its monthly quota."),
+    ] = False,
     _verbose: Verbose = False,
 ) -> None:
     """Run sources on a cron schedule until SIGTERM or SIGINT, which finish or abandon the run in progress.
+
+    It logs the quota plan (see `cryptoetl plan`) first, and refuses a schedule over a source's monthly quota.
 
     Example: cryptoetl schedule --cron "0 * * * *" --source all --run-now
     """
     from etl_cli.config import Settings
     from etl_cli.scheduler import serve
 
-    serve(Settings.from_env(), cron=cron, source=source.value, run_now=run_now)
+    serve(
+        Settings.from_env(),
+        cron=cron,
+        source=source.value,
+        run_now=run_now,
+        allow_over_quota=allow_over_quota,
+    )

@@ -6,13 +6,17 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from etl_cli.config import Settings
 from etl_cli.errors import ConfigError
 from etl_cli.extract.base import Extractor
 from etl_cli.extract.coingecko import CoinGeckoExtractor
+from etl_cli.extract.coingecko_history import CoinGeckoHistory
 from etl_cli.extract.coinpaprika import CoinPaprikaExtractor
+from etl_cli.extract.coinpaprika_history import CoinPaprikaHistory
 from etl_cli.extract.csv_file import CsvExtractor
+from etl_cli.extract.history import HistorySource
 from etl_cli.extract.http import HttpClient
 
 
@@ -26,18 +30,8 @@ def build_coingecko(
     **_: object,
 ) -> Extractor:
     """Build the CoinGecko extractor; the key goes in a header, never in the URL."""
-    coingecko = settings.coingecko
-    secret = {coingecko.key_header: coingecko.api_key} if coingecko.api_key else {}
-    client = HttpClient(
-        "coingecko",
-        settings.http,
-        secret_headers=secret,
-        calls_per_minute=coingecko.calls_per_minute,
-        replay_dir=replay_dir,
-        sleep=sleep,
-        stop=stop,
-    )
-    return CoinGeckoExtractor(client, coingecko, max_pages=pages)
+    client = http_client(settings, "coingecko", replay_dir=replay_dir, sleep=sleep, stop=stop)
+    return CoinGeckoExtractor(client, settings.coingecko, max_pages=pages)
 
 
 def build_coinpaprika(
@@ -49,17 +43,18 @@ def build_coinpaprika(
     **_: object,
 ) -> Extractor:
     """Build the CoinPaprika extractor; a key, if any, goes in the Authorization header."""
-    coinpaprika = settings.coinpaprika
-    client = HttpClient(
-        "coinpaprika",
-        settings.http,
-        secret_headers={"Authorization": coinpaprika.api_key} if coinpaprika.api_key else {},
-        calls_per_minute=coinpaprika.calls_per_minute,
-        replay_dir=replay_dir,
-        sleep=sleep,
-        stop=stop,
+    client = http_client(settings, "coinpaprika", replay_dir=replay_dir, sleep=sleep, stop=stop)
+    return CoinPaprikaExtractor(client, settings.coinpaprika)
+
+
+def http_client(settings: Settings, source: str, **options: Any) -> HttpClient:
+    """The HTTP client of an API source: its key header and rate limit (options: replay_dir, sleep, stop)."""
+    api = settings.coingecko if source == "coingecko" else settings.coinpaprika
+    header = settings.coingecko.key_header if source == "coingecko" else "Authorization"
+    secret = {header: api.api_key} if api.api_key else {}
+    return HttpClient(
+        source, settings.http, secret_headers=secret, calls_per_minute=api.calls_per_minute, **options
     )
-    return CoinPaprikaExtractor(client, coinpaprika)
 
 
 def build_csv(settings: Settings, **_: object) -> Extractor:
@@ -73,4 +68,14 @@ SOURCES: dict[str, Callable[..., Extractor]] = {
     "coingecko": build_coingecko,
     "coinpaprika": build_coinpaprika,
     "csv": build_csv,
+}
+
+# The sources with a past to backfill: each built over the same client as its live extractor.
+HISTORY_SOURCES: dict[str, Callable[..., HistorySource]] = {
+    "coingecko": lambda settings, **options: CoinGeckoHistory(
+        http_client(settings, "coingecko", **options), settings.coingecko
+    ),
+    "coinpaprika": lambda settings, **options: CoinPaprikaHistory(
+        http_client(settings, "coinpaprika", **options), settings.coinpaprika
+    ),
 }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from etl_cli.errors import FatalSourceError
 from etl_cli.extract.csv_layout import CsvLayout
@@ -32,29 +33,64 @@ class RawPage:
 
 
 @dataclass(frozen=True, kw_only=True)
-class JsonArrayPage(RawPage):
-    """A page whose body must be a JSON array, parsed once for the extractor and the transform both."""
+class ParsedPage(RawPage):
+    """A page whose body is parsed once on arrival, for the extractor and the transform both."""
 
+    expected: ClassVar[str]  # what the body must be
+    problem: str | None = None  # why the body is not that
+
+    @classmethod
+    def _parse(cls, page: RawPage, field: str, read: Callable[[bytes], Any]) -> Self:
+        """Build the page with `field` read from the body; a body `read` refuses leaves it None, with why."""
+        raw = page_fields(page)
+        try:
+            return cls(**raw, **{field: read(page.body)})
+        except ValueError as exc:
+            return cls(**raw, **{field: None}, problem=str(exc))
+        except RecursionError:
+            return cls(**raw, **{field: None}, problem="nested too deeply")
+
+    def _check(self) -> None:
+        """Fail the run when the body is unusable (the page is kept raw first)."""
+        if self.problem is not None:
+            start = self.body[:60].decode("utf-8", "replace")
+            raise FatalSourceError(f"{self.url} did not return {self.expected} (body starts {start!r})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonArrayPage(ParsedPage):
+    """A page whose body must be a JSON array."""
+
+    expected = "a JSON array"
     items: tuple[tuple[Any, str], ...] | None  # each element and its exact text; None: not a JSON array
-    problem: str | None = None  # why the body is not a JSON array
 
     @classmethod
     def parse(cls, page: RawPage) -> JsonArrayPage:
         """Parse a page's body; a body that is not a JSON array gives a page without items, saying why."""
-        raw = {field.name: getattr(page, field.name) for field in fields(RawPage)}
-        try:
-            return cls(**raw, items=tuple(iter_json_array(page.body)))
-        except ValueError as exc:
-            return cls(**raw, items=None, problem=str(exc))
-        except RecursionError:
-            return cls(**raw, items=None, problem="nested too deeply")
+        return cls._parse(page, "items", lambda body: tuple(iter_json_array(body)))
 
     def record_count(self) -> int:
         """How many records the page holds; a body that is not a JSON array fails the run."""
-        if self.items is None:
-            start = self.body[:60].decode("utf-8", "replace")
-            raise FatalSourceError(f"{self.url} did not return a JSON array (body starts {start!r})")
-        return len(self.items)
+        self._check()
+        return len(self.items or ())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesPage(ParsedPage):
+    """A page whose body must be a JSON object of arrays (a chart's series)."""
+
+    expected = "a JSON object of arrays"
+    series: Mapping[str, tuple[tuple[Any, str], ...]] | None  # each array's elements and their exact text
+
+    @classmethod
+    def parse(cls, page: RawPage) -> SeriesPage:
+        """Parse a page's body; a body that is not an object of arrays gives a page without series."""
+        return cls._parse(page, "series", json_object_of_arrays)
+
+    def record_count(self) -> int:
+        """How many elements the series hold; a body that is not an object of arrays fails the run."""
+        self._check()
+        return sum(map(len, (self.series or {}).values()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,11 +145,53 @@ def iter_json_array(body: bytes) -> Iterator[tuple[Any, str]]:
     index = _skip_space(text, 0)
     if text[index : index + 1] != "[":
         raise ValueError("not a JSON array")
+    items, end = json_array_at(text, index)
+    if _skip_space(text, end) != len(text):
+        raise ValueError(f"extra data after the array at character {end}")
+    yield from items
+
+
+def json_object_of_arrays(body: bytes) -> dict[str, tuple[tuple[Any, str], ...]]:
+    """Read a JSON object whose every value is an array: each key's elements with their exact source text.
+
+    Raises:
+        ValueError: the body is not such an object (with nothing but whitespace after it).
+    """
+    text = body.decode("utf-8-sig")
+    index = _skip_space(text, 0)
+    if text[index : index + 1] != "{":
+        raise ValueError("not a JSON object")
+    found: dict[str, tuple[tuple[Any, str], ...]] = {}
+    index = _skip_space(text, index + 1)
+    if text[index : index + 1] != "}":
+        while True:
+            key, index = _key_at(text, index)
+            items, index = json_array_at(text, index)
+            found[key] = tuple(items)
+            index = _skip_space(text, index)
+            separator = text[index : index + 1]
+            if separator == "}":
+                break
+            if separator != ",":
+                raise ValueError(f"expected ',' or '}}' at character {index}")
+            index = _skip_space(text, index + 1)
+    if _skip_space(text, index + 1) != len(text):
+        raise ValueError(f"extra data after the object at character {index + 1}")
+    return found
+
+
+def json_array_at(text: str, index: int) -> tuple[list[tuple[Any, str]], int]:
+    """Read the JSON array that starts at text[index]: its elements with their exact text, and its end.
+
+    Raises:
+        ValueError: no well-formed array starts there.
+    """
+    items = []
     index = _skip_space(text, index + 1)
     if text[index : index + 1] != "]":
         while True:
             item, end = _DECODER.raw_decode(text, index)
-            yield item, text[index:end]
+            items.append((item, text[index:end]))
             index = _skip_space(text, end)
             separator = text[index : index + 1]
             if separator == "]":
@@ -121,8 +199,26 @@ def iter_json_array(body: bytes) -> Iterator[tuple[Any, str]]:
             if separator != ",":
                 raise ValueError(f"expected ',' or ']' at character {index}")
             index = _skip_space(text, index + 1)
-    if _skip_space(text, index + 1) != len(text):
-        raise ValueError(f"extra data after the array at character {index + 1}")
+    return items, index + 1
+
+
+def _key_at(text: str, index: int) -> tuple[str, int]:
+    """Read `"key":` at text[index] and return the key and where an array must start."""
+    if text[index : index + 1] != '"':
+        raise ValueError(f"expected a key at character {index}")
+    key, index = scanstring(text, index + 1)
+    index = _skip_space(text, index)
+    if text[index : index + 1] != ":":
+        raise ValueError(f"expected ':' at character {index}")
+    index = _skip_space(text, index + 1)
+    if text[index : index + 1] != "[":
+        raise ValueError(f"{key!r} is not an array")
+    return key, index
+
+
+def page_fields(page: RawPage) -> dict[str, Any]:
+    """A page's RawPage fields, to build a parsed page of a richer type from it."""
+    return {field.name: getattr(page, field.name) for field in fields(RawPage)}
 
 
 def _skip_space(text: str, index: int) -> int:

@@ -8,8 +8,8 @@ from typing import Any
 
 from etl_cli.config import CoinGeckoSettings
 from etl_cli.errors import FatalSourceError
-from etl_cli.extract.base import HttpStats, JsonArrayPage, RawPage
-from etl_cli.extract.http import HttpClient, error_code
+from etl_cli.extract.base import JsonArrayPage, RawPage
+from etl_cli.extract.http import HttpClient, HttpSource, error_code
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ WRONG_HOST_HINTS = {
 }
 
 
-class CoinGeckoExtractor:
+class CoinGeckoExtractor(HttpSource[CoinGeckoSettings]):
     """Market data for the top coins by market cap, one page of `per_page` coins at a time."""
 
     name = "coingecko"
@@ -33,15 +33,9 @@ class CoinGeckoExtractor:
         max_pages: int = 4,
         per_page: int = PER_PAGE,
     ) -> None:
-        self.client = client
-        self.settings = settings
+        super().__init__(client, settings)
         self.max_pages = max_pages
         self.per_page = per_page
-
-    @property
-    def stats(self) -> HttpStats:
-        """HTTP requests and retries so far."""
-        return self.client.stats
 
     def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[JsonArrayPage]:
         """Yield pages 1..max_pages, stopping after a short or empty one (the API gives no total)."""
@@ -54,17 +48,28 @@ class CoinGeckoExtractor:
                 return
 
     def _fetch(self, number: int) -> RawPage:
-        params = {
-            "vs_currency": "usd",
-            "order": "market_cap_desc",
-            "per_page": self.per_page,
-            "precision": "full",
-            "page": number,
-        }
-        try:
-            return self.client.get(f"{self.settings.base_url}/coins/markets", params)
-        except FatalSourceError as exc:
-            hint = WRONG_HOST_HINTS.get(error_code(exc.response))
-            if hint:
-                raise FatalSourceError(f"{exc} ({hint})", exc.response) from exc
-            raise
+        return call(
+            self.client, f"{self.settings.base_url}/coins/markets", markets_query(number, self.per_page)
+        )
+
+
+def markets_query(number: int, per_page: int) -> dict[str, str | int]:
+    """The query of page `number` of /coins/markets: USD, by market cap, every digit."""
+    return {
+        "vs_currency": "usd",
+        "order": "market_cap_desc",
+        "per_page": per_page,
+        "precision": "full",
+        "page": number,
+    }
+
+
+def call(client: HttpClient, url: str, params: Mapping[str, str | int]) -> RawPage:
+    """GET a CoinGecko URL; a key sent to the other plan's host fails saying which plan to set."""
+    try:
+        return client.get(url, params)
+    except FatalSourceError as exc:
+        hint = WRONG_HOST_HINTS.get(error_code(exc.response))
+        if hint:
+            raise FatalSourceError(f"{exc} ({hint})", exc.response) from exc
+        raise

@@ -7,25 +7,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from etl_cli.config import CoinPaprikaSettings
-from etl_cli.extract.base import HttpStats, JsonArrayPage
-from etl_cli.extract.http import HttpClient
+from etl_cli.extract.base import JsonArrayPage
+from etl_cli.extract.http import HttpSource
 
 log = logging.getLogger(__name__)
 
 
-class CoinPaprikaExtractor:
+class CoinPaprikaExtractor(HttpSource[CoinPaprikaSettings]):
     """Every CoinPaprika ticker with its USD quote, in one request."""
 
     name = "coinpaprika"
-
-    def __init__(self, client: HttpClient, settings: CoinPaprikaSettings) -> None:
-        self.client = client
-        self.settings = settings
-
-    @property
-    def stats(self) -> HttpStats:
-        """HTTP requests and retries so far."""
-        return self.client.stats
 
     def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[JsonArrayPage]:
         """Yield the single /tickers page."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -232,3 +233,19 @@ def error_code(response: requests.Response | None) -> int | None:
         return None
     code = status.get("error_code") if isinstance(status, dict) else None
     return code if isinstance(code, int) else None
+
+
+SettingsT = TypeVar("SettingsT")
+
+
+class HttpSource(Generic[SettingsT]):
+    """A source called over HTTP: its client, its settings, and the client's counts as its HTTP cost."""
+
+    def __init__(self, client: HttpClient, settings: SettingsT) -> None:
+        self.client = client
+        self.settings = settings
+
+    @property
+    def stats(self) -> HttpStats:
+        """HTTP requests and retries so far."""
+        return self.client.stats

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_cli.load.bulk import dialect_insert, insert_rows
+from etl_cli.schema.reads import RUN
 from etl_cli.schema.tables import etl_runs, rejected_records, source_checkpoints
 from etl_cli.transform.records import Reject
 
@@ -63,12 +64,13 @@ def abandon_own_runs(conn: Connection, sources: Sequence[str], now: datetime, re
     return result.rowcount
 
 
-def start_run(conn: Connection, source: str, now: datetime) -> int:
-    """Open a ledger row in state `running` and return its run id."""
+def start_run(conn: Connection, source: str, now: datetime, kind: str = RUN) -> int:
+    """Open a ledger row of `kind` in state `running` and return its run id."""
     return conn.scalar(
         sa.insert(etl_runs)
         .values(
             source=source,
+            kind=kind,
             status="running",
             started_at=now,
             pid=os.getpid(),

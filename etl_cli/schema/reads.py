@@ -17,6 +17,9 @@ from sqlalchemy.engine import Connection, Row
 from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, source_checkpoints
 
 FAILED = ("failed", "abandoned")
+# The kinds of ledger row. Only runs (`cryptoetl run`, the scheduler) say how a source's schedule is doing: a
+# backfill or a replay that succeeds must not hide a schedule that fails.
+RUN, BACKFILL, REPLAY = "run", "backfill", "replay"
 # Built once: a new alias per call costs more than the query.
 _newer = market_snapshots.alias("newer")
 
@@ -37,6 +40,7 @@ class RunRecord:
     http_requests: int
     http_retries: int
     error: str | None
+    kind: str = RUN
 
     @property
     def duration_s(self) -> float | None:
@@ -74,16 +78,20 @@ def runs_by_id(conn: Connection, run_ids: Sequence[int]) -> list[RunRecord]:
     return [RunRecord(**row._mapping) for row in conn.execute(query)]
 
 
-def recent_runs(conn: Connection, *, source: str | None = None, limit: int = 20) -> list[RunRecord]:
-    """The newest runs first, optionally of one source."""
+def recent_runs(
+    conn: Connection, *, source: str | None = None, kind: str | None = None, limit: int = 20
+) -> list[RunRecord]:
+    """The newest ledger rows first, optionally of one source or one kind."""
     query = sa.select(*_RUN_COLUMNS).order_by(etl_runs.c.run_id.desc()).limit(limit)
     if source is not None:
         query = query.where(etl_runs.c.source == source)
+    if kind is not None:
+        query = query.where(etl_runs.c.kind == kind)
     return [RunRecord(**row._mapping) for row in conn.execute(query)]
 
 
-def run_totals(conn: Connection) -> list[Row[Any]]:
-    """Per source: runs, records loaded by successful runs, the newest run and the newest success."""
+def run_totals(conn: Connection, kind: str = RUN) -> list[Row[Any]]:
+    """Per source, of one kind: rows, records their successes loaded, the newest row, the newest success."""
     succeeded = etl_runs.c.status == "succeeded"
     query = sa.select(
         etl_runs.c.source,
@@ -93,16 +101,19 @@ def run_totals(conn: Connection) -> list[Row[Any]]:
         ),
         sa.func.max(etl_runs.c.run_id).label("last_run_id"),
         sa.func.max(sa.case((succeeded, etl_runs.c.run_id))).label("last_success_run_id"),
-    ).group_by(etl_runs.c.source)
-    return list(conn.execute(query))
+    )
+    return list(conn.execute(query.where(etl_runs.c.kind == kind).group_by(etl_runs.c.source)))
 
 
 def failures_since(conn: Connection, last_success: dict[str, int | None]) -> dict[str, int]:
-    """Per source, failed or abandoned runs started after its last successful run."""
+    """Per source, failed or abandoned runs (kind 'run') started after its last successful run."""
     counts: dict[str, int] = {}
     for source, run_id in last_success.items():
         query = sa.select(sa.func.count()).where(
-            etl_runs.c.source == source, etl_runs.c.status.in_(FAILED), etl_runs.c.run_id > (run_id or 0)
+            etl_runs.c.source == source,
+            etl_runs.c.kind == RUN,
+            etl_runs.c.status.in_(FAILED),
+            etl_runs.c.run_id > (run_id or 0),
         )
         counts[source] = conn.scalar(query) or 0
     return counts
@@ -204,3 +215,20 @@ def _views(rows: Sequence[Any], listing_rows: Sequence[Row[Any]]) -> list[AssetV
             Listing(row.source, row.source_asset_id, row.price_usd, row.observed_at)
         )
     return [AssetView(row.asset_id, row.symbol, row.name, listings[row.asset_id]) for row in rows]
+
+
+def listings_of(conn: Connection, source: str, source_asset_ids: Sequence[str]) -> list[Row[Any]]:
+    """The (source_asset_id, symbol, name) of each of these ids that `source` has fed (asset_sources)."""
+    links = asset_sources.c
+    query = sa.select(links.source_asset_id, links.symbol, links.name).where(
+        links.source == source, links.source_asset_id.in_(list(source_asset_ids))
+    )
+    return list(conn.execute(query)) if source_asset_ids else []
+
+
+def requests_since(conn: Connection, source: str, since: datetime) -> int:
+    """HTTP requests the ledger counts for `source` (every kind of run) started since `since`."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(etl_runs.c.http_requests), 0)).where(
+        etl_runs.c.source == source, etl_runs.c.started_at >= since
+    )
+    return int(conn.scalar(query))

@@ -41,7 +41,10 @@ etl_runs = Table(
     Column("error", Text),
     Column("pid", Integer),
     Column("hostname", String(255)),
+    # 'run' (`cryptoetl run`, the scheduler), 'backfill' or 'replay': only runs say how the schedule is doing.
+    Column("kind", String(16), nullable=False, server_default="run"),
     CheckConstraint("status IN ('running', 'succeeded', 'failed', 'abandoned')", name="ck_etl_runs_status"),
+    CheckConstraint("kind IN ('run', 'backfill', 'replay')", name="ck_etl_runs_kind"),
     Index("ix_etl_runs_source_started_at", "source", "started_at"),
 )
 
@@ -139,4 +142,18 @@ source_checkpoints = Table(
     # Set in every transaction that adds rows (each CSV chunk too): what the API's ETag follows.
     Column("last_loaded_at", UtcDateTime),
     Column("state", Text),  # JSON, for sources that resume mid-stream (per-file CSV progress)
+)
+
+backfill_ranges = Table(
+    "backfill_ranges",
+    metadata,
+    # One range of one coin's history that a backfill loaded, committed with its rows: what it resumes after.
+    Column("source", String(32), primary_key=True),
+    Column("source_asset_id", String(200), primary_key=True),
+    Column("granularity", String(16), primary_key=True),
+    Column("range_start", UtcDateTime, primary_key=True),
+    Column("range_end", UtcDateTime, primary_key=True),
+    Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
+    Column("completed_at", UtcDateTime, nullable=False),
+    CheckConstraint("range_start < range_end", name="ck_backfill_ranges_order"),
 )

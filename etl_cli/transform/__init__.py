@@ -8,11 +8,19 @@ from typing import Any
 from etl_cli.transform.coingecko import normalize_markets
 from etl_cli.transform.coinpaprika import normalize_tickers
 from etl_cli.transform.csv_rows import normalize_csv
+from etl_cli.transform.market_chart import normalize_market_chart
 from etl_cli.transform.records import Normalized
+from etl_cli.transform.tick_history import normalize_ticks
 
 # Each takes the page type its source's extractor yields (JsonArrayPage or CsvChunk).
 TRANSFORMS: dict[str, Callable[[Any], Normalized]] = {
     "coingecko": normalize_markets,
     "coinpaprika": normalize_tickers,
     "csv": normalize_csv,
+}
+
+# A source's past, page and coin to snapshots: the history sources' pages carry no symbol or name.
+HISTORY_TRANSFORMS: dict[str, Callable[[Any, Any], Normalized]] = {
+    "coingecko": normalize_market_chart,
+    "coinpaprika": normalize_ticks,
 }

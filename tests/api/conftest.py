@@ -15,13 +15,19 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from etl_cli.config import Settings
+from etl_cli.backfill.plan import BackfillRequest, plan_backfill
+from etl_cli.backfill.runner import run_backfill
+from etl_cli.config import CoinGeckoSettings, Settings
+from etl_cli.extract import HISTORY_SOURCES
 from etl_cli.load.bulk import insert_rows
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import run_named
+from etl_cli.quota import quota_of
+from etl_cli.schema.reads import RunRecord
 from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, raw_payloads
+from etl_cli.transform import HISTORY_TRANSFORMS
 from tests.conftest import postgres_database
-from tests.samples import REPLAY_DIR
+from tests.samples import HISTORY_REPLAY_DIR, REPLAY_DIR
 
 # Synthetic table: prices whose text order differs from their numeric order, with exact ties.
 PRICES = ["9", "10", "100", "0.5", "0.0000004461282308207794", "96114.08481738689", "1000", "2.5", "10"]
@@ -46,6 +52,17 @@ def dispose(app: Flask) -> None:
 def load_replay(url: str, engine: sa.Engine) -> None:
     """Load the recorded CoinGecko page (250 real snapshots) through the real pipeline."""
     run_named(Settings(database_url=url), "coingecko", replay_dir=REPLAY_DIR, engine=engine)
+
+
+def backfill_bitcoin_week(url: str, engine: sa.Engine) -> RunRecord:
+    """Backfill bitcoin's recorded week (2023-10-03..10, hourly) from the replay fixtures: a real backfill."""
+    settings = Settings(database_url=url, coingecko=CoinGeckoSettings(api_plan="pro", history_days=None))
+    history = HISTORY_SOURCES["coingecko"](settings, replay_dir=HISTORY_REPLAY_DIR)
+    since, until = datetime(2023, 10, 3, 19, tzinfo=UTC), datetime(2023, 10, 10, 19, tzinfo=UTC)
+    request = BackfillRequest("coingecko", since, until, ids=("bitcoin",))
+    with engine.connect() as conn:
+        plan = plan_backfill(conn, history, request, quota_of(settings, "coingecko"), datetime.now(UTC))
+    return run_backfill(engine, history, HISTORY_TRANSFORMS["coingecko"], plan, aliases={})
 
 
 def fail_a_run(url: str, engine: sa.Engine, tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ from tests.api.conftest import (
     SYNTHETIC_START,
     SYNTHETIC_STEP,
     SYNTHETIC_TIMES,
+    backfill_bitcoin_week,
     dispose,
     make_app,
 )
+from tests.samples import COINPAPRIKA_REPLAY_DIR, REPLAY_DIR
 
 
 def body(response) -> dict:
@@ -191,3 +193,26 @@ def test_history_buckets_cut_fractions_rather_than_round_them(engine, database_u
         ("2024-03-01T00:00:00+00:00", Decimal("2")),
         ("2024-03-01T01:00:00+00:00", Decimal("3")),
     ]
+
+
+def test_history_shows_backfilled_points_with_the_live_ones_one_series_per_source(engine, database_url):
+    settings = Settings(database_url=database_url)
+    run_named(settings, "coingecko", replay_dir=REPLAY_DIR, engine=engine)
+    run_named(settings, "coinpaprika", replay_dir=COINPAPRIKA_REPLAY_DIR, engine=engine)
+    assert backfill_bitcoin_week(database_url, engine).loaded == 169
+    app = make_app(database_url)
+    try:
+        [bitcoin] = [
+            a for a in body(app.test_client().get("/assets?symbol=btc"))["data"] if a["name"] == "Bitcoin"
+        ]
+        history = body(app.test_client().get(f"/assets/{bitcoin['asset_id']}/history?limit=1000"))["data"]
+    finally:
+        dispose(app)
+    series = {s["source"]: s["points"] for s in history["series"]}
+    assert sorted(series) == ["coingecko", "coinpaprika"]
+    coingecko = series["coingecko"]
+    assert len(coingecko) == 169 + 1  # the backfilled week, then the live snapshot of 2025-02-09
+    assert coingecko[0]["observed_at"] == "2023-10-03T19:00:22.085000+00:00"
+    assert coingecko[0]["price_usd"] == Decimal("27309.802923311734")
+    assert coingecko[-1]["observed_at"] == "2025-02-09T17:44:04.143000+00:00"
+    assert len(series["coinpaprika"]) == 1

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from etl_cli.schema.revisions import head_revision
 from etl_cli.schema.tables import etl_runs, source_checkpoints
-from tests.api.conftest import fail_a_run, load_replay
+from tests.api.conftest import backfill_bitcoin_week, fail_a_run, load_replay
 
 
 def body(response) -> dict:
@@ -76,3 +76,20 @@ def test_health_reports_database_schema_and_versions(loaded):
     assert health["version"] == version("cryptoetl")
     assert health["request_id"] == "dash-42" == response.headers["X-Request-ID"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_backfill_does_not_hide_a_failing_schedule(client, loaded_url, engine, tmp_path):
+    fail_a_run(loaded_url, engine, tmp_path)
+    fail_a_run(loaded_url, engine, tmp_path)
+    backfill = backfill_bitcoin_week(loaded_url, engine)
+    assert (backfill.kind, backfill.status, backfill.loaded) == ("backfill", "succeeded", 169)
+    coingecko = source_stats(client, "coingecko")
+    assert coingecko["state"] == "failing" and coingecko["consecutive_failures"] == 2
+    assert coingecko["last_run"]["status"] == "failed" and coingecko["last_run"]["kind"] == "run"
+    assert coingecko["runs_total"] == 3 and coingecko["records_loaded"] == 250  # runs only
+    assert coingecko["last_backfill"]["run_id"] == backfill.run_id
+    assert coingecko["last_backfill"]["kind"] == "backfill" and coingecko["last_backfill"]["loaded"] == 169
+    assert "404" in coingecko["last_error"]  # the live checkpoint still tells the last run's failure
+    recent = body(client.get("/stats?runs=2"))["data"]["recent_runs"]
+    assert [(r["kind"], r["status"]) for r in recent] == [("backfill", "succeeded"), ("run", "failed")]
+    assert source_stats(client, "coinpaprika")["last_backfill"] is None
