@@ -132,3 +132,29 @@ CREATE TABLE source_checkpoints (
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING version_num;
 
+-- Running upgrade 0001 -> 0003
+
+ALTER TABLE assets ADD COLUMN merged_into INTEGER;
+
+ALTER TABLE asset_sources ADD COLUMN rule VARCHAR(16) DEFAULT 'unrecorded' NOT NULL;
+
+ALTER TABLE asset_sources ADD COLUMN evidence TEXT;
+
+UPDATE asset_sources SET rule = 'new' WHERE EXISTS (SELECT 1 FROM assets WHERE assets.asset_id = asset_sources.asset_id AND assets.origin_source = asset_sources.source AND assets.origin_source_asset_id = asset_sources.source_asset_id);
+
+CREATE TABLE asset_corrections (
+    correction_id INTEGER NOT NULL,
+    kind VARCHAR(8) NOT NULL,
+    from_asset_id INTEGER NOT NULL,
+    to_asset_id INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    links TEXT NOT NULL,
+    corrected_at DATETIME NOT NULL,
+    PRIMARY KEY (correction_id),
+    CONSTRAINT ck_asset_corrections_kind CHECK (kind IN ('merge', 'split')),
+    FOREIGN KEY(from_asset_id) REFERENCES assets (asset_id),
+    FOREIGN KEY(to_asset_id) REFERENCES assets (asset_id)
+);
+
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0001';
+
