@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from flask import Flask
 from flask_cors import CORS
 
-from api import assets, data, db, errors, health, http, stats
-from api.settings import ApiSettings
+from api import assets, data, db, errors, health, http, smorest, stats
 from etl_cli.config import Settings
 
 DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
@@ -33,18 +33,29 @@ def app_version() -> str:
         return "unknown"
 
 
+def configure(settings: Settings, **overrides: Any) -> Settings:
+    """Apply create_app's overrides: `database_url`, or any field of ApiConfig (checked as it is built).
+
+    Raises:
+        TypeError: an override names no setting.
+        ValueError: an override's value is unusable.
+    """
+    database_url = overrides.pop("database_url", settings.database_url)
+    return replace(settings, database_url=database_url, api=replace(settings.api, **overrides))
+
+
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     """Create the API app.
 
     Args:
         settings: shared settings; by default read from the environment (CRYPTOETL_DATABASE_URL, ...).
-        **overrides: values for ApiSettings fields, e.g. database_url=..., statement_timeout_ms=...
+        **overrides: `database_url` or ApiConfig fields, e.g. database_url=..., statement_timeout_ms=...
     """
-    api_settings = ApiSettings.from_settings(settings or Settings.from_env(), **overrides)
+    settings = configure(settings or Settings.from_env(), **overrides)
     app = Flask(__name__)
     app.config.update(
         APP_VERSION=app_version(),
-        CACHE_MAX_AGE_S=api_settings.cache_max_age_s,
+        CACHE_MAX_AGE_S=settings.api.cache_max_age_s,
         API_TITLE="cryptoetl API",
         API_VERSION=app_version(),
         OPENAPI_VERSION="3.0.3",
@@ -55,15 +66,15 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
     )
     http.init_app(app)
-    db.init_app(app, api_settings)
+    db.init_app(app, settings)
     CORS(
         app,
-        origins=list(api_settings.cors_origins),
+        origins=list(settings.api.cors_origins),
         methods=["GET", "HEAD", "OPTIONS"],
         expose_headers=["ETag", "Last-Modified", "X-Request-ID"],
         max_age=600,
     )
-    api = errors.Api(app)
+    api = smorest.Api(app)
     errors.register_database_errors(app)
     for module in (data, assets, stats, health):
         api.register_blueprint(module.blp)

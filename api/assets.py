@@ -3,90 +3,68 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app
 from flask_smorest import abort
+from sqlalchemy.engine import Connection, Row
 
 from api import db, queries
-from api.errors import Blueprint, ErrorSchema
-from api.http import conditional
+from api.errors import ErrorSchema
+from api.http import NOT_MODIFIED, conditional
+from api.paging import PageRequest, page_response
+from api.queries import SnapshotFilter
 from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
-from api.schemas import INTERVALS, AssetsArgs, HistoryArgs, NoArgs
+from api.schemas import AssetsArgs, HistoryArgs, Interval, NoArgs
+from api.smorest import Blueprint
+from etl_cli.schema import reads
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
-NOT_MODIFIED = "Not modified: your copy (ETag / Last-Modified) is current"
+NO_SUCH_ASSET = "No asset has this id"
 
 
 @blp.route("/assets")
-@blp.arguments(AssetsArgs, location="query")
+@blp.arguments(AssetsArgs, location="query", as_kwargs=True)
 @blp.response(200, AssetPageSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
 @conditional
-def list_assets(args: dict[str, Any]) -> Response:
+def list_assets(symbol: str | None, page: PageRequest) -> Response:
     """List canonical assets (by asset_id), each with the newest snapshot from each of its sources."""
     conn = db.get_conn()
-    limit, offset = args["limit"], args["offset"]
-    page = queries.asset_page(conn, args.get("symbol"), limit + 1, offset)
-    has_more = len(page) > limit
-    page = page[:limit]
-    data = _with_listings(conn, page)
-    next_url = None
-    if has_more:
-        query = {**request.args.to_dict(), "offset": offset + limit}
-        next_url = url_for("assets.list_assets", **query)
-    body = {
-        "data": data,
-        "pagination": {"limit": limit, "offset": offset, "count": len(data), "has_more": has_more},
-        "links": {"self": request.full_path.rstrip("?"), "next": next_url},
-    }
-    # Typed rows go straight to JSON (as in /data); AssetPageSchema documents them and a test checks it.
-    return current_app.json.response(body)
+    rows, has_more = page.cut(queries.asset_page(conn, symbol, page.fetch, page.offset))
+    next_args = {"offset": page.offset + page.limit} if has_more else None
+    return page_response(_with_listings(conn, rows), page, next_args)
 
 
 @blp.route("/assets/<int:asset_id>")
-@blp.arguments(NoArgs, location="query")
+@blp.arguments(NoArgs, location="query", as_kwargs=True)
 @blp.response(200, AssetEnvelopeSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
-@blp.alt_response(404, schema=ErrorSchema, description="No asset has this id")
+@blp.alt_response(404, schema=ErrorSchema, description=NO_SUCH_ASSET)
 @conditional
-def get_asset(_args: dict[str, Any], asset_id: int) -> dict[str, Any]:
+def get_asset(asset_id: int) -> dict[str, Any]:
     """Get one canonical asset with the newest snapshot from each of its sources."""
     conn = db.get_conn()
-    row = queries.asset(conn, asset_id)
-    if row is None:
-        abort(404, message=f"no asset has id {asset_id}")
-    return {"data": _with_listings(conn, [row])[0]}
+    return {"data": _with_listings(conn, [_asset_or_404(conn, asset_id)])[0]}
 
 
 @blp.route("/assets/<int:asset_id>/history")
-@blp.arguments(HistoryArgs, location="query")
+@blp.arguments(HistoryArgs, location="query", as_kwargs=True)
 @blp.response(200, HistoryEnvelopeSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
-@blp.alt_response(404, schema=ErrorSchema, description="No asset has this id")
+@blp.alt_response(404, schema=ErrorSchema, description=NO_SUCH_ASSET)
 @conditional
-def asset_history(args: dict[str, Any], asset_id: int) -> Response:
+def asset_history(asset_id: int, where: SnapshotFilter, interval: Interval, limit: int) -> Response:
     """Get an asset's price, market cap and volume over time: one series per source, oldest point first.
 
     `interval=raw` gives every observation; `5m`, `15m`, `1h`, `4h`, `1d` give one point per bucket
     (buckets start on the hour / at 00:00 UTC), the last observation in it, so its values stay exact.
     """
     conn = db.get_conn()
-    row = queries.asset(conn, asset_id)
-    if row is None:
-        abort(404, message=f"no asset has id {asset_id}")
-    interval_s = INTERVALS[args["interval"]]
-    limit = args["limit"]
-    rows = queries.history(
-        conn,
-        asset_id,
-        start=args.get("start"),
-        end=args.get("end"),
-        interval_s=interval_s,
-        source=args.get("source"),
-        limit=limit,
-    )
+    asset = _asset_or_404(conn, asset_id)
+    rows = queries.history(conn, replace(where, asset_id=asset_id), interval_s=interval.seconds, limit=limit)
     by_source: dict[str, list[Any]] = defaultdict(list)
     for point in rows:
         by_source[point.source].append(point)
@@ -95,20 +73,27 @@ def asset_history(args: dict[str, Any], asset_id: int) -> Response:
         {
             "source": source,
             "truncated": len(points) > limit,
-            "points": [_point(point, interval_s) for point in points[-limit:]],
+            "points": [_point(point, interval.seconds) for point in points[-limit:]],
         }
         for source, points in by_source.items()
     ]
     body = {
         "data": {
-            "asset_id": row.asset_id,
-            "symbol": row.symbol,
-            "name": row.name,
-            "interval": args["interval"],
+            "asset_id": asset.asset_id,
+            "symbol": asset.symbol,
+            "name": asset.name,
+            "interval": interval.name,
             "series": series,
         }
     }
     return current_app.json.response(body)
+
+
+def _asset_or_404(conn: Connection, asset_id: int) -> Row[Any]:
+    asset = queries.asset(conn, asset_id)
+    if asset is None:
+        abort(404, message=f"no asset has id {asset_id}")
+    return asset
 
 
 def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
@@ -125,17 +110,4 @@ def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
 
 
 def _with_listings(conn: Any, assets: list[Any]) -> list[dict[str, Any]]:
-    listings = defaultdict(list)
-    for row in queries.latest_listings(conn, [a.asset_id for a in assets]):
-        listings[row.asset_id].append(
-            {
-                "source": row.source,
-                "source_asset_id": row.source_asset_id,
-                "price_usd": row.price_usd,
-                "observed_at": row.observed_at,
-            }
-        )
-    return [
-        {"asset_id": a.asset_id, "symbol": a.symbol, "name": a.name, "sources": listings[a.asset_id]}
-        for a in assets
-    ]
+    return [asdict(view) for view in reads.asset_views(conn, assets)]

@@ -18,29 +18,31 @@ from flask import Flask, current_app, g
 from sqlalchemy.engine import Connection, Engine
 
 from api import queries
-from api.errors import NO_SCHEMA_MESSAGE, DatabaseUnavailable, describe, is_missing_table
-from api.settings import ApiSettings
+from api.errors import NO_SCHEMA_MESSAGE, DatabaseUnavailable
+from etl_cli.config import Settings
+from etl_cli.schema.errors import first_line, is_missing_table
 
 EXTENSION = "cryptoetl_db"
 
 
-def create_readonly_engine(settings: ApiSettings) -> Engine:
+def create_readonly_engine(settings: Settings) -> Engine:
     """Create an engine whose every connection refuses writes."""
     url = sa.make_url(settings.database_url)
+    timeout_ms = settings.api.statement_timeout_ms
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, settings.statement_timeout_ms)
+        return _sqlite_engine(url, timeout_ms)
     options = (
         "-c default_transaction_read_only=on"
-        f" -c statement_timeout={int(settings.statement_timeout_ms)}"
+        f" -c statement_timeout={timeout_ms}"
         # A request that dies between statements must not hold a snapshot open for long.
-        f" -c idle_in_transaction_session_timeout={max(int(settings.statement_timeout_ms), 1000) * 2}"
+        f" -c idle_in_transaction_session_timeout={max(timeout_ms, 1000) * 2}"
     )
     return sa.create_engine(
         url,
         pool_pre_ping=True,
         # One snapshot per request: the ETag and the rows it describes come from the same state.
         isolation_level="REPEATABLE READ",
-        connect_args={"options": options, "connect_timeout": int(settings.connect_timeout_s)},
+        connect_args={"options": options, "connect_timeout": settings.api.connect_timeout_s},
     )
 
 
@@ -76,7 +78,7 @@ def _start_clock(timeout_s: float) -> Callable[..., None]:
     return start
 
 
-def init_app(app: Flask, settings: ApiSettings) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Attach the engine to the app and close each request's connection at teardown."""
     app.extensions[EXTENSION] = create_readonly_engine(settings)
     app.teardown_appcontext(close_conn)
@@ -100,7 +102,7 @@ def get_conn() -> Connection:
         try:
             g.db_conn = engine().connect()
         except sa.exc.DBAPIError as exc:
-            raise DatabaseUnavailable(f"the database is unreachable: {describe(exc)}") from exc
+            raise DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}") from exc
     return g.db_conn
 
 
@@ -114,7 +116,7 @@ def schema_version(conn: Connection) -> str:
         version = queries.schema_version(conn)
     except sa.exc.DBAPIError as exc:
         if not is_missing_table(exc):
-            raise DatabaseUnavailable(f"the database is unreachable: {describe(exc)}") from exc
+            raise DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}") from exc
         version = None
     if version is None:
         raise DatabaseUnavailable(NO_SCHEMA_MESSAGE)

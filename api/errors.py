@@ -7,12 +7,12 @@ from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-import flask_smorest
 import marshmallow as ma
 import sqlalchemy as sa
 from flask import Flask, Response, current_app
-from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from etl_cli.schema.errors import first_line, is_missing_table
 
 log = logging.getLogger(__name__)
 NO_SCHEMA_MESSAGE = "the database has no cryptoetl schema yet: run `cryptoetl db upgrade`"
@@ -42,36 +42,6 @@ class ErrorSchema(ma.Schema):
 
 class DatabaseUnavailable(ServiceUnavailable):
     """The database cannot answer: unreachable, missing, too slow, or without the cryptoetl schema."""
-
-
-class QueryParser(FlaskParser):
-    """Query-string parser: a bad or unknown parameter is a 400, and a parameter given twice is refused."""
-
-    DEFAULT_VALIDATION_STATUS = 400
-    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": ma.RAISE}
-
-    def pre_load(self, location_data: Any, *, schema: ma.Schema, req: Any, location: str) -> Any:
-        """Refuse repeated parameters: silently using the first of two would answer another question."""
-        repeated = {key: ["give this parameter once"] for key in req.args if len(req.args.getlist(key)) > 1}
-        if repeated:
-            raise ma.ValidationError(repeated)
-        return location_data
-
-
-class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest Blueprint whose query arguments follow our rules (400, unknown names refused)."""
-
-    ARGUMENTS_PARSER = QueryParser()
-
-
-class Api(flask_smorest.Api):
-    """flask-smorest Api whose every error, wherever raised, has the same four keys."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def handle_http_exception(self, error: HTTPException) -> Response:
-        """Turn any HTTPException (and any unhandled exception, which Flask makes a 500) into error JSON."""
-        return http_error(error)
 
 
 def http_error(error: HTTPException) -> Response:
@@ -119,23 +89,13 @@ def register_database_errors(app: Flask) -> None:
     app.register_error_handler(DatabaseUnavailable, _unavailable)
 
 
-def describe(exc: BaseException) -> str:
-    """The driver's first line about a database error, without SQL or parameters."""
-    return (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def is_missing_table(exc: sa.exc.DBAPIError) -> bool:
-    """Whether the error says a table does not exist (PostgreSQL 42P01, SQLite 'no such table')."""
-    return getattr(exc.orig, "pgcode", None) == "42P01" or "no such table" in str(exc.orig)
-
-
 def _database_error(exc: sa.exc.DBAPIError) -> Response:
     if is_missing_table(exc):
         return _unavailable(DatabaseUnavailable(NO_SCHEMA_MESSAGE))
     if getattr(exc.orig, "pgcode", None) == "57014" or str(exc.orig) == "interrupted":
         return _unavailable(DatabaseUnavailable("the query took longer than the statement timeout allows"))
     if isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError) or exc.connection_invalidated:
-        return _unavailable(DatabaseUnavailable(f"the database is unreachable: {describe(exc)}"))
+        return _unavailable(DatabaseUnavailable(f"the database is unreachable: {first_line(exc)}"))
     # Anything else (a syntax error, a missing column) is our bug: a logged 500.
     return http_error(InternalServerError(original_exception=exc))
 

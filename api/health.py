@@ -9,21 +9,22 @@ import sqlalchemy as sa
 from flask import current_app
 
 from api import db
-from api.errors import Blueprint, ErrorSchema
+from api.errors import ErrorSchema
 from api.http import request_id
 from api.responses import HealthSchema
 from api.schemas import NoArgs
+from api.smorest import Blueprint
 
 blp = Blueprint("health", __name__, description="Liveness and database reachability")
 
 
 @blp.route("/health")
-@blp.arguments(NoArgs, location="query")
+@blp.arguments(NoArgs, location="query", as_kwargs=True)
 @blp.response(200, HealthSchema)
 @blp.alt_response(
     503, schema=ErrorSchema, description="The database is unreachable or has no cryptoetl schema"
 )
-def health(_args: dict[str, Any]) -> dict[str, Any]:
+def health() -> dict[str, Any]:
     """Check that the database answers; 503 (with the reason) when it does not. Never cached."""
     started = time.perf_counter()
     conn = db.get_conn()

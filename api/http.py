@@ -18,6 +18,8 @@ from werkzeug.http import is_resource_modified
 from api import db, queries
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# What the 304 of a `conditional` view means, for its OpenAPI description.
+NOT_MODIFIED = "Not modified: your copy (ETag / Last-Modified) is current"
 # A client's id is echoed only if it is printable ASCII without spaces and not absurdly long.
 _SANE_REQUEST_ID = re.compile(r"[!-~]{1,200}")
 

@@ -1,14 +1,19 @@
-"""Sort orders of /data and the opaque keyset cursor that continues one exactly where a page ended."""
+"""Paging of list endpoints: the page asked for, /data's sorts and keyset cursor, the page envelope."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from flask import Response, current_app, request, url_for
+
+T = TypeVar("T")
 
 # Sort name -> (market_snapshots column, whether it can be NULL); each also sorts descending with "-".
 SORT_KEYS = {
@@ -55,6 +60,52 @@ class Cursor:
     sort: str
     value: datetime | Decimal | int | None
     snapshot_id: int
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """The page a list endpoint was asked for: `limit` rows from `offset`, or after `cursor`."""
+
+    limit: int
+    offset: int = 0
+    cursor: Cursor | None = None
+
+    @property
+    def fetch(self) -> int:
+        """Rows to fetch: one more than a page says whether another follows, without a COUNT."""
+        return self.limit + 1
+
+    def cut(self, rows: list[T]) -> tuple[list[T], bool]:
+        """This page's rows out of the `fetch` fetched, and whether more follow."""
+        return rows[: self.limit], len(rows) > self.limit
+
+
+def page_response(
+    data: list[Any], page: PageRequest, next_args: Mapping[str, Any] | None, **pagination: Any
+) -> Response:
+    """Answer a list endpoint: its rows, where the page sits (plus `pagination`), links to it and the next.
+
+    `next_args` take the place of `offset` and `cursor` in this request's query to make links.next; None
+    means this is the last page. The rows are already typed (Decimal, aware datetime): dumping them through
+    marshmallow again would cost more than the query. The endpoint's page schema documents them, and a test
+    holds the answers to it.
+    """
+    next_url = None
+    if next_args is not None:
+        kept = {key: value for key, value in request.args.items() if key not in ("offset", "cursor")}
+        next_url = url_for(request.endpoint or "", **request.view_args or {}, **kept, **next_args)
+    body = {
+        "data": data,
+        "pagination": {
+            "limit": page.limit,
+            "offset": page.offset,
+            "count": len(data),
+            "has_more": next_args is not None,
+            **pagination,
+        },
+        "links": {"self": request.full_path.rstrip("?"), "next": next_url},
+    }
+    return current_app.json.response(body)
 
 
 def encode_cursor(sort: Sort, row: dict[str, Any]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,34 +13,13 @@ from sqlalchemy.engine import Connection, Row
 from api.paging import Cursor, Sort
 from api.tables import (
     alembic_version,
-    asset_sources,
     assets,
-    etl_runs,
     market_snapshots,
     source_checkpoints,
 )
 from etl_cli.schema.types import ExactDecimal
 
 ms = market_snapshots
-newer = market_snapshots.alias("newer")  # built once: a new alias per request costs more than the query
-FAILED = ("failed", "abandoned")
-RUN_COLUMNS = [
-    etl_runs.c[name]
-    for name in (
-        "run_id",
-        "source",
-        "status",
-        "started_at",
-        "finished_at",
-        "extracted",
-        "loaded",
-        "skipped",
-        "rejected",
-        "http_requests",
-        "http_retries",
-        "error",
-    )
-]
 
 
 @dataclass(frozen=True)
@@ -163,57 +141,13 @@ def asset(conn: Connection, asset_id: int) -> Row[Any] | None:
     return conn.execute(query).first()
 
 
-def latest_listings(conn: Connection, asset_ids: Sequence[int]) -> list[Row[Any]]:
-    """Per source id of these assets, its newest snapshot's price and time (None when it has none)."""
-    if not asset_ids:
-        return []
-    newest = (
-        sa.select(sa.func.max(newer.c.observed_at))
-        .where(
-            newer.c.source == asset_sources.c.source,
-            newer.c.source_asset_id == asset_sources.c.source_asset_id,
-        )
-        .scalar_subquery()
-    )
-    joined = asset_sources.outerjoin(
-        ms,
-        sa.and_(
-            ms.c.source == asset_sources.c.source,
-            ms.c.source_asset_id == asset_sources.c.source_asset_id,
-            ms.c.observed_at == newest,
-        ),
-    )
-    query = (
-        sa.select(
-            asset_sources.c.asset_id,
-            asset_sources.c.source,
-            asset_sources.c.source_asset_id,
-            ms.c.price_usd,
-            ms.c.observed_at,
-        )
-        .select_from(joined)
-        .where(asset_sources.c.asset_id.in_(list(asset_ids)))
-        .order_by(asset_sources.c.asset_id, asset_sources.c.source, asset_sources.c.source_asset_id)
-    )
-    return list(conn.execute(query))
-
-
-def history(
-    conn: Connection,
-    asset_id: int,
-    *,
-    start: datetime | None,
-    end: datetime | None,
-    interval_s: int | None,
-    source: str | None,
-    limit: int,
-) -> list[Row[Any]]:
-    """An asset's observations in time order, per source: the newest `limit` points of each series.
+def history(conn: Connection, where: SnapshotFilter, *, interval_s: int | None, limit: int) -> list[Row[Any]]:
+    """Observations matching `where` (one asset's) in time order, per source: the newest `limit` of each.
 
     With `interval_s`, one point per bucket of that many seconds (aligned on the Unix epoch, so days
     start at 00:00 UTC): the bucket's last observation, whose values are exact, unlike an average.
     """
-    conditions = _conditions(SnapshotFilter(asset_id=asset_id, source=source, start=start, end=end))
+    conditions = _conditions(where)
     if interval_s is None:
         bucket: sa.ColumnElement[Any] = ms.c.snapshot_id
     elif conn.dialect.name == "sqlite":
@@ -256,49 +190,3 @@ def history(
         .order_by(points.c.source, points.c.observed_at)
     )
     return list(conn.execute(query))
-
-
-def run_totals(conn: Connection) -> list[Row[Any]]:
-    """Per source: runs, records loaded by successful runs, the newest run and the newest success."""
-    succeeded = etl_runs.c.status == "succeeded"
-    query = sa.select(
-        etl_runs.c.source,
-        sa.func.count().label("runs_total"),
-        sa.func.coalesce(sa.func.sum(sa.case((succeeded, etl_runs.c.loaded), else_=0)), 0).label(
-            "records_loaded"
-        ),
-        sa.func.max(etl_runs.c.run_id).label("last_run_id"),
-        sa.func.max(sa.case((succeeded, etl_runs.c.run_id))).label("last_success_run_id"),
-    ).group_by(etl_runs.c.source)
-    return list(conn.execute(query))
-
-
-def failures_since(conn: Connection, last_success: dict[str, int | None]) -> dict[str, int]:
-    """Per source, failed or abandoned runs started after its last successful run."""
-    counts: dict[str, int] = {}
-    for source, run_id in last_success.items():
-        query = sa.select(sa.func.count()).where(
-            etl_runs.c.source == source, etl_runs.c.status.in_(FAILED), etl_runs.c.run_id > (run_id or 0)
-        )
-        counts[source] = conn.scalar(query) or 0
-    return counts
-
-
-def runs(conn: Connection, run_ids: Sequence[int]) -> list[Row[Any]]:
-    """Ledger rows by id."""
-    if not run_ids:
-        return []
-    return list(conn.execute(sa.select(*RUN_COLUMNS).where(etl_runs.c.run_id.in_(list(run_ids)))))
-
-
-def recent_runs(conn: Connection, limit: int, source: str | None = None) -> list[Row[Any]]:
-    """The newest runs first."""
-    query = sa.select(*RUN_COLUMNS).order_by(etl_runs.c.run_id.desc()).limit(limit)
-    if source is not None:
-        query = query.where(etl_runs.c.source == source)
-    return list(conn.execute(query))
-
-
-def checkpoints(conn: Connection) -> list[Row[Any]]:
-    """Every source's checkpoint."""
-    return list(conn.execute(sa.select(source_checkpoints)))

@@ -1,21 +1,36 @@
-"""Marshmallow schemas of the query arguments: validated, bounded, unknown names refused."""
+"""Marshmallow schemas of the query arguments: validated, bounded, unknown names refused.
+
+Each builds the objects its view works with (as flask-smorest's pagination does): a view declared with
+`as_kwargs=True` receives them ready, e.g. `where` (a SnapshotFilter), `sort` and `page` (a PageRequest).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.paging import DEFAULT_SORT, SORTS, decode_cursor
-from api.settings import SOURCES
+from api.paging import DEFAULT_SORT, SORTS, PageRequest, Sort, decode_cursor
+from api.queries import SnapshotFilter
+from etl_cli.schema import SOURCES
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 10_000
 MAX_POINTS = 10_000
 INT32 = 2**31 - 1
 INTERVALS = {"raw": None, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A history's resolution: its name, and its bucket in seconds (None: every observation)."""
+
+    name: str
+    seconds: int | None
 
 
 class QuerySchema(ma.Schema):
@@ -51,6 +66,13 @@ def _time(name: str, meaning: str) -> fields.AwareDateTime:
             "description": f"{meaning} (ISO 8601; without an offset, UTC)",
             "example": "2024-12-01T00:00Z",
         },
+    )
+
+
+def _snapshot_filter(data: dict[str, Any]) -> SnapshotFilter:
+    # A schema's filter attributes (start and end, whatever their names in the query) are SnapshotFilter's.
+    return SnapshotFilter(
+        **{f.name: data[f.name] for f in dataclass_fields(SnapshotFilter) if f.name in data}
     )
 
 
@@ -108,10 +130,13 @@ class DataArgs(QuerySchema):
             raise ma.ValidationError(f"this cursor continues sort={cursor.sort}", field_name="cursor")
 
     @ma.post_load
-    def _default_sort(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
         cursor = data.get("cursor")
-        data.setdefault("sort", cursor.sort if cursor else DEFAULT_SORT)
-        return data
+        return {
+            "where": _snapshot_filter(data),
+            "sort": Sort(data.get("sort", cursor.sort if cursor else DEFAULT_SORT)),
+            "page": PageRequest(data["limit"], data["offset"], cursor),
+        }
 
 
 class AssetsArgs(QuerySchema):
@@ -120,6 +145,10 @@ class AssetsArgs(QuerySchema):
     symbol = fields.String(validate=SYMBOL, metadata={"description": "Ticker symbol, any case"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, INT32))
+
+    @ma.post_load
+    def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        return {"symbol": data.get("symbol"), "page": PageRequest(data["limit"], data["offset"])}
 
 
 class HistoryArgs(QuerySchema):
@@ -142,6 +171,11 @@ class HistoryArgs(QuerySchema):
     @ma.validates_schema
     def _consistent(self, data: dict[str, Any], **_kwargs: Any) -> None:
         _check_range(data)
+
+    @ma.post_load
+    def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        interval = Interval(data["interval"], INTERVALS[data["interval"]])
+        return {"where": _snapshot_filter(data), "interval": interval, "limit": data["limit"]}
 
 
 class StatsArgs(QuerySchema):

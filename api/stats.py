@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from api import db, queries
-from api.errors import Blueprint
+from api import db
 from api.responses import StatsEnvelopeSchema
 from api.schemas import StatsArgs
-from api.settings import SOURCES
+from api.smorest import Blueprint
+from etl_cli.schema import SOURCES, reads
 
 blp = Blueprint("stats", __name__, description="Pipeline health per source")
 
@@ -24,10 +24,10 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
     """
     conn = db.get_conn()
     now = datetime.now(UTC)
-    totals = {row.source: row for row in queries.run_totals(conn)}
-    checkpoints = {row.source: row for row in queries.checkpoints(conn)}
-    last_runs = {run.source: run for run in queries.runs(conn, [t.last_run_id for t in totals.values()])}
-    failures = queries.failures_since(conn, {s: t.last_success_run_id for s, t in totals.items()})
+    totals = {row.source: row for row in reads.run_totals(conn)}
+    checkpoints = {row.source: row for row in reads.checkpoints(conn)}
+    last_runs = {run.source: run for run in reads.runs_by_id(conn, [t.last_run_id for t in totals.values()])}
+    failures = reads.failures_since(conn, {s: t.last_success_run_id for s, t in totals.items()})
     names = list(SOURCES) + sorted((set(totals) | set(checkpoints)) - set(SOURCES))
     sources = []
     for name in names:
@@ -38,7 +38,7 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
             {
                 "source": name,
                 "state": "never_run" if total is None else "failing" if failing else "ok",
-                "last_run": _run(last_runs[name]) if name in last_runs else None,
+                "last_run": last_runs[name].as_dict() if name in last_runs else None,
                 "last_success_at": checkpoint.last_success_at if checkpoint else None,
                 "last_failure_at": checkpoint.last_failure_at if checkpoint else None,
                 "last_error": checkpoint.last_error if checkpoint else None,
@@ -49,12 +49,5 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
                 "freshness_lag_s": round((now - newest).total_seconds(), 3) if newest else None,
             }
         )
-    recent = [_run(run) for run in queries.recent_runs(conn, args["runs"])]
+    recent = [run.as_dict() for run in reads.recent_runs(conn, limit=args["runs"])]
     return {"data": {"generated_at": now, "sources": sources, "recent_runs": recent}}
-
-
-def _run(row: Any) -> dict[str, Any]:
-    run = row._asdict()
-    finished = run["finished_at"]
-    run["duration_s"] = round((finished - run["started_at"]).total_seconds(), 3) if finished else None
-    return run

@@ -20,6 +20,3 @@ __all__ = ["alembic_version", "asset_sources", "assets", "etl_runs", "market_sna
 
 # Alembic's own table; kept out of the schema's metadata, which must describe only cryptoetl's tables.
 alembic_version = Table("alembic_version", MetaData(), Column("version_num", String(32), primary_key=True))
-
-# The public columns of a snapshot, in the order /data returns them.
-SNAPSHOT_COLUMNS = tuple(column.name for column in market_snapshots.columns)

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from etl_cli.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///cryptoetl.db"
@@ -19,6 +16,7 @@ COINGECKO_PRO_URL = "https://pro-api.coingecko.com/api/v3"
 COINGECKO_PLANS = ("demo", "pro")
 COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
+DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 
 
 @dataclass(frozen=True)
@@ -65,14 +63,45 @@ class CoinPaprikaSettings:
         return f"CoinPaprikaSettings(base_url={self.base_url!r}, api_key={shown!r})"
 
 
+def split_words(text: str) -> tuple[str, ...]:
+    """Split a comma-separated list, dropping blanks."""
+    return tuple(word.strip() for word in text.split(",") if word.strip())
+
+
 @dataclass(frozen=True)
 class ApiConfig:
-    """How the read-only API serves (the API adds its own checks in api/settings.py)."""
+    """How the read-only API serves: the one declaration of each API setting and its default."""
 
-    statement_timeout_ms: int = 5000
-    connect_timeout_s: int = 5
-    cors_origins: tuple[str, ...] = ("*",)
-    cache_max_age_s: int = 30
+    statement_timeout_ms: int = 5000  # longest query, PostgreSQL and SQLite alike
+    connect_timeout_s: int = 5  # an unreachable PostgreSQL is a 503, not a hung worker
+    cors_origins: tuple[str, ...] = ("*",)  # or ("https://a.example", ...); a comma-separated str is split
+    cache_max_age_s: int = 30  # Cache-Control max-age of data answers
+
+    def __post_init__(self) -> None:
+        # create_app(**overrides) builds one from code, not from the environment: check it here too.
+        if isinstance(self.cors_origins, str):
+            object.__setattr__(self, "cors_origins", split_words(self.cors_origins))
+        for name in ("statement_timeout_ms", "connect_timeout_s"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a whole number greater than 0, got {value!r}")
+        if not isinstance(self.cache_max_age_s, int) or self.cache_max_age_s < 0:
+            raise ValueError(
+                f"cache_max_age_s must be a whole number of seconds, got {self.cache_max_age_s!r}"
+            )
+
+    @classmethod
+    def from_env(cls, env: Environ) -> ApiConfig:
+        """Read the CRYPTOETL_API_* variables; each unset one keeps its default above."""
+        default = cls()
+        return cls(
+            statement_timeout_ms=env.positive_int(
+                "CRYPTOETL_API_STATEMENT_TIMEOUT_MS", default.statement_timeout_ms
+            ),
+            connect_timeout_s=env.positive_int("CRYPTOETL_API_CONNECT_TIMEOUT", default.connect_timeout_s),
+            cors_origins=env.words("CRYPTOETL_API_CORS_ORIGINS", default.cors_origins),
+            cache_max_age_s=env.whole_number("CRYPTOETL_API_CACHE_MAX_AGE", default.cache_max_age_s),
+        )
 
 
 @dataclass(frozen=True)
@@ -114,12 +143,7 @@ class Settings:
             ),
             csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
-            api=ApiConfig(
-                statement_timeout_ms=env.positive_int("CRYPTOETL_API_STATEMENT_TIMEOUT_MS", 5000),
-                connect_timeout_s=env.positive_int("CRYPTOETL_API_CONNECT_TIMEOUT", 5),
-                cors_origins=env.words("CRYPTOETL_API_CORS_ORIGINS", ("*",)),
-                cache_max_age_s=env.whole_number("CRYPTOETL_API_CACHE_MAX_AGE", 30),
-            ),
+            api=ApiConfig.from_env(env),
         )
 
 
@@ -162,9 +186,7 @@ class Environ:
     def words(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
         """Read a comma-separated list."""
         raw = self.get(name)
-        if raw is None:
-            return default
-        return tuple(word.strip() for word in raw.split(",") if word.strip())
+        return default if raw is None else split_words(raw)
 
     def positive_float(self, name: str, default: float) -> float:
         """Read a number of seconds greater than zero."""
@@ -208,6 +230,9 @@ class Environ:
 
     def database_url(self, name: str, default: str) -> str:
         """Read a SQLAlchemy URL for one of the supported databases."""
+        from sqlalchemy.engine import make_url  # here, not at the top: `--help` needs no SQLAlchemy
+        from sqlalchemy.exc import ArgumentError
+
         raw = self.get(name) or default
         try:
             url = make_url(raw)

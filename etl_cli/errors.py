@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import requests
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import requests
 
 
 class CryptoEtlError(Exception):
@@ -36,10 +39,6 @@ class RetriableSourceError(SourceError):
 
 class FatalSourceError(SourceError):
     """A failure that retrying cannot fix: bad request, bad key, plan limits, malformed page."""
-
-
-class InvalidRecord(CryptoEtlError):
-    """One source record cannot be normalized; it is rejected, the rest of its page loads."""
 
 
 class LoadError(CryptoEtlError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,13 @@ from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor, RawPage
 from etl_cli.load import ledger
-from etl_cli.load.engine import first_line, open_database, reader
+from etl_cli.load.engine import open_database, reader
+from etl_cli.load.ledger import RunCounts
 from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
+from etl_cli.schema import reads
+from etl_cli.schema.errors import first_line
 from etl_cli.transform import TRANSFORMS
 from etl_cli.transform.identity import AliasMap
 from etl_cli.transform.records import Normalized
@@ -47,7 +50,7 @@ def run_named(
     replay_dir: Path | None = None,
     engine: Engine | None = None,
     stop: threading.Event | None = None,
-) -> ledger.RunRecord:
+) -> reads.RunRecord:
     """Run the source called `source` as configured: what `cryptoetl run` and the scheduler call.
 
     Raises:
@@ -71,7 +74,7 @@ def run_source(
     transform: Transform,
     stop: threading.Event | None = None,
     aliases: AliasMap | None = None,
-) -> ledger.RunRecord:
+) -> reads.RunRecord:
     """Run one source end to end and return its ledger row.
 
     Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`.
@@ -99,31 +102,10 @@ def run_source(
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on after the ledger says what happened
             with reader(engine).connect() as conn:
-                record = ledger.get_run(conn, run.run_id)
+                record = reads.get_run(conn, run.run_id)
             raise RunFailed(f"{source} run {run.run_id} {status}: {error}", record) from exc
         with reader(engine).connect() as conn:
-            return ledger.get_run(conn, run.run_id)
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Records handled by committed loads."""
-
-    extracted: int = 0
-    loaded: int = 0
-    skipped: int = 0
-    rejected: int = 0
-    newest: datetime | None = None
-
-    def __add__(self, other: Tally) -> Tally:
-        newest = max((t for t in (self.newest, other.newest) if t is not None), default=None)
-        return Tally(
-            self.extracted + other.extracted,
-            self.loaded + other.loaded,
-            self.skipped + other.skipped,
-            self.rejected + other.rejected,
-            newest,
-        )
+            return reads.get_run(conn, run.run_id)
 
 
 @dataclass
@@ -136,7 +118,8 @@ class Run:
     aliases: AliasMap
     stop: threading.Event | None
     run_id: int = 0
-    committed: Tally = Tally()
+    committed: RunCounts = field(default_factory=RunCounts)  # of committed loads; HTTP costs: the extractor
+    newest: datetime | None = None  # the newest observation loaded, for the checkpoint
 
     def extract_and_load(self, state: Mapping[str, Any] | None) -> None:
         """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction."""
@@ -149,50 +132,47 @@ class Run:
                     pending.append((store_page(conn, page, self.run_id), self.transform(page)))
                 continue
             with self.engine.begin() as conn:
-                tally = self._load(conn, [(store_page(conn, page, self.run_id), self.transform(page))])
+                counts = self.committed + self._load(
+                    conn, [(store_page(conn, page, self.run_id), self.transform(page))]
+                )
                 ledger.save_state(conn, self.extractor.name, page.state)
-                ledger.record_counts(conn, self.run_id, self.counts(self.committed + tally))
-            self.committed += tally
+                ledger.record_counts(conn, self.run_id, self.with_http(counts))
+            self.committed = counts
         with self.engine.begin() as conn:
             total = self.committed + self._load(conn, pending)
-            ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.counts(total))
+            ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.with_http(total))
             ledger.save_checkpoint(
-                conn, self.extractor.name, self.run_id, _now(), last_observed_at=total.newest
+                conn, self.extractor.name, self.run_id, _now(), last_observed_at=self.newest
             )
         self.committed = total
-        log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.counts(total))
+        log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.with_http(total))
 
-    def _load(self, conn: Connection, pages: list[tuple[int, Normalized]]) -> Tally:
+    def _load(self, conn: Connection, pages: list[tuple[int, Normalized]]) -> RunCounts:
         snapshots = [(payload_id, s) for payload_id, page in pages for s in page.snapshots]
         rejects = [(payload_id, r) for payload_id, page in pages for r in page.rejects]
         loaded = insert_snapshots(conn, snapshots, self.run_id, _now(), self.aliases)
         ledger.record_rejects(conn, self.run_id, rejects, _now())
         if loaded:
             ledger.mark_loaded(conn, self.extractor.name, _now())
-        return Tally(
+        observed = [s.observed_at for _, s in snapshots]
+        self.newest = max([*observed, self.newest] if self.newest else observed, default=None)
+        return RunCounts(
             extracted=len(snapshots) + len(rejects),
             loaded=loaded,
             skipped=len(snapshots) - loaded,
             rejected=len(rejects),
-            newest=max((s.observed_at for _, s in snapshots), default=None),
         )
 
-    def counts(self, tally: Tally) -> ledger.RunCounts:
-        """Ledger counts: the records of `tally` and the extractor's HTTP cost."""
-        return ledger.RunCounts(
-            extracted=tally.extracted,
-            loaded=tally.loaded,
-            skipped=tally.skipped,
-            rejected=tally.rejected,
-            http_requests=self.extractor.stats.requests,
-            http_retries=self.extractor.stats.retries,
-        )
+    def with_http(self, counts: RunCounts) -> RunCounts:
+        """`counts` with the extractor's HTTP cost so far."""
+        stats = self.extractor.stats
+        return replace(counts, http_requests=stats.requests, http_retries=stats.retries)
 
     def record_failure(self, error: str, status: str) -> None:
         """Close the ledger row as failed or abandoned, with what committed before the failure."""
         try:
             with self.engine.begin() as conn:
-                ledger.finish_run(conn, self.run_id, status, _now(), self.counts(self.committed), error)
+                ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(self.committed), error)
                 ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
         except SQLAlchemyError:
             # The database itself is failing; the next run will mark this one abandoned.

@@ -24,7 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from etl_cli.config import Settings
+from etl_cli.config import DEFAULT_CRON, Settings
 from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
@@ -32,7 +32,6 @@ from etl_cli.pipeline import configured_sources, run_named
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CRON = "0 * * * *"
 # A tick missed by up to this much (the process was busy, suspended or starting) still runs, once.
 MISFIRE_GRACE_S = 300
 # How long a run in progress may go on finishing after SIGTERM before it is told to stop...
@@ -78,12 +77,10 @@ class ScheduledRuns:
         settings: Settings,
         engine: Engine,
         *,
-        pages: int = 4,
         replay_dir: Path | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
-        self.pages = pages
         self.replay_dir = replay_dir
         self.stop = threading.Event()
         self._closing = threading.Event()
@@ -111,7 +108,6 @@ class ScheduledRuns:
             record = run_named(
                 self.settings,
                 source,
-                pages=self.pages,
                 replay_dir=self.replay_dir,
                 engine=self.engine,
                 stop=self.stop,

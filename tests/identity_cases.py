@@ -12,10 +12,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import CsvChunk, JsonArrayPage, RawPage
+from etl_cli.extract.csv_layout import parse_header
 from etl_cli.load import ledger
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
@@ -122,14 +124,22 @@ def C(coin: str) -> Key:  # noqa: N802
 def load_case(engine: sa.Engine, loads: tuple[Load, ...], aliases: AliasMap | None = None) -> dict[Key, int]:
     """Load the pages in order, one transaction each; return every listing's asset."""
     for number, load in enumerate(loads):
-        url = f"file:///cases/{number}.csv#line=2" if load.source == "csv" else f"https://case.test/{number}"
-        raw = RawPage(load.source, url, 200, NOW, load.body)
         with engine.begin() as conn:
             run_id = ledger.start_run(conn, load.source, NOW)
+            raw = _page(load, number)
             payload_id = store_page(conn, raw, run_id)
             snapshots = [(payload_id, s) for s in TRANSFORMS[load.source](raw).snapshots]
             insert_snapshots(conn, snapshots, run_id, NOW, aliases or {})
     return owners(engine)
+
+
+def _page(load: Load, number: int) -> RawPage:
+    """The page the source's extractor would hand over for this body."""
+    if load.source != "csv":
+        return JsonArrayPage.parse(RawPage(load.source, f"https://case.test/{number}", 200, NOW, load.body))
+    file = Path(f"/cases/{number}.csv")
+    layout = parse_header(load.body.split(b"\n", 1)[0])
+    return CsvChunk("csv", file.as_uri(), None, NOW, load.body, file=file, first_line=2, layout=layout)
 
 
 def owners(engine: sa.Engine) -> dict[Key, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import responses
 
-from etl_cli.transform.parse import iter_json_array
+from etl_cli.extract.base import iter_json_array
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY_DIR = ROOT / "fixtures" / "replay" / "coingecko"

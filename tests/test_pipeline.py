@@ -18,6 +18,7 @@ from etl_cli.extract.http import HttpClient
 from etl_cli.load import ledger
 from etl_cli.load.locks import source_lock
 from etl_cli.pipeline import run_source
+from etl_cli.schema import reads
 from etl_cli.schema.tables import (
     asset_sources,
     assets,
@@ -36,7 +37,7 @@ def coingecko(settings: Settings, sleeps: list[float], pages: int = 4, per_page:
     return CoinGeckoExtractor(client, settings.coingecko, max_pages=pages, per_page=per_page)
 
 
-def run(engine, extractor) -> ledger.RunRecord:
+def run(engine, extractor) -> reads.RunRecord:
     return run_source(engine, extractor, normalize_markets)
 
 
@@ -158,7 +159,7 @@ def test_persistent_5xx_on_page_3_of_4_fails_the_run_and_changes_nothing(engine,
         t.name: table(engine, t) for t in (market_snapshots, assets, asset_sources, rejected_records)
     } == before
     [failed] = [r for r in table(engine, etl_runs) if r[0] == 2]
-    record = ledger.RunRecord(*failed[:12])
+    record = reads.RunRecord(*failed[:12])
     assert record.status == "failed" and "HTTP 503" in record.error
     assert (record.http_requests, record.http_retries, len(sleeps)) == (7, 4, 4)
     assert record.finished_at is not None
@@ -255,7 +256,7 @@ def test_a_stale_running_row_becomes_abandoned(engine, settings):
         stale = ledger.start_run(conn, "coingecko", datetime(2026, 1, 1, tzinfo=UTC))
     record = run(engine, build_coingecko(settings, replay_dir=REPLAY_DIR))
     with engine.connect() as conn:
-        old = ledger.get_run(conn, stale)
+        old = reads.get_run(conn, stale)
     assert old.status == "abandoned" and "ended before it finished" in old.error
     assert old.finished_at is not None
     assert record.status == "succeeded" and record.loaded == 250

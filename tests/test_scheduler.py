@@ -28,7 +28,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from etl_cli import scheduler as scheduler_module
 from etl_cli.config import HttpSettings, Settings
 from etl_cli.errors import ConfigError, RunFailed, RunLocked
-from etl_cli.load import ledger
 from etl_cli.load.locks import source_lock
 from etl_cli.pipeline import configured_sources, run_named
 from etl_cli.scheduler import (
@@ -40,6 +39,7 @@ from etl_cli.scheduler import (
     scheduled_sources,
     serve,
 )
+from etl_cli.schema import reads
 from etl_cli.schema.tables import etl_runs, market_snapshots
 from tests.provider import Provider, provider_env
 from tests.samples import REPLAY_DIR
@@ -220,9 +220,9 @@ def test_a_manual_run_during_a_scheduled_run_is_refused(engine, database_url, pr
 # --- overlap and crashes, without a database -----------------------------------------------------------
 
 
-def succeeded(run_id: int) -> ledger.RunRecord:
+def succeeded(run_id: int) -> reads.RunRecord:
     now = datetime.now(UTC)
-    return ledger.RunRecord(run_id, "coingecko", "succeeded", now, now, 250, 250, 0, 0, 2, 0, None)
+    return reads.RunRecord(run_id, "coingecko", "succeeded", now, now, 250, 250, 0, 0, 2, 0, None)
 
 
 class FakeRuns:

@@ -1,14 +1,20 @@
-"""What every source hands to the pipeline: raw pages, exactly as received."""
+"""What every source hands to the pipeline: raw pages, exactly as received, with the facts read from them."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, Protocol
 
 from etl_cli.errors import FatalSourceError
+from etl_cli.extract.csv_layout import CsvLayout
+
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+_WHITESPACE = " \t\n\r"
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,41 @@ class RawPage:
     # A page that carries a checkpoint state is committed on its own, together with that state, so a long
     # stream (a big CSV file) resumes after its last committed page.
     state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JsonArrayPage(RawPage):
+    """A page whose body must be a JSON array, parsed once for the extractor and the transform both."""
+
+    items: tuple[tuple[Any, str], ...] | None  # each element and its exact text; None: not a JSON array
+    problem: str | None = None  # why the body is not a JSON array
+
+    @classmethod
+    def parse(cls, page: RawPage) -> JsonArrayPage:
+        """Parse a page's body; a body that is not a JSON array gives a page without items, saying why."""
+        raw = {field.name: getattr(page, field.name) for field in fields(RawPage)}
+        try:
+            return cls(**raw, items=tuple(iter_json_array(page.body)))
+        except ValueError as exc:
+            return cls(**raw, items=None, problem=str(exc))
+        except RecursionError:
+            return cls(**raw, items=None, problem="nested too deeply")
+
+    def record_count(self) -> int:
+        """How many records the page holds; a body that is not a JSON array fails the run."""
+        if self.items is None:
+            start = self.body[:60].decode("utf-8", "replace")
+            raise FatalSourceError(f"{self.url} did not return a JSON array (body starts {start!r})")
+        return len(self.items)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CsvChunk(RawPage):
+    """The header line and some data lines of a CSV file, byte for byte, with where they sit in it."""
+
+    file: Path
+    first_line: int  # the file's line number of the first data line
+    layout: CsvLayout  # read from the header once per file
 
 
 @dataclass
@@ -47,13 +88,33 @@ class Extractor(Protocol):
         ...
 
 
-def count_json_array(page: RawPage) -> int:
-    """Count the elements of a page that must be a JSON array; anything else fails the run."""
-    try:
-        records = json.loads(page.body)
-    except ValueError:
-        records = None
-    if not isinstance(records, list):
-        start = page.body[:60].decode("utf-8", "replace")
-        raise FatalSourceError(f"{page.url} did not return a JSON array (body starts {start!r})")
-    return len(records)
+def iter_json_array(body: bytes) -> Iterator[tuple[Any, str]]:
+    """Yield each element of a JSON array with its exact source text; floats parse as Decimal.
+
+    Raises:
+        ValueError: the body is not a JSON array (with nothing but whitespace after it).
+    """
+    text = body.decode("utf-8-sig")
+    index = _skip_space(text, 0)
+    if text[index : index + 1] != "[":
+        raise ValueError("not a JSON array")
+    index = _skip_space(text, index + 1)
+    if text[index : index + 1] != "]":
+        while True:
+            item, end = _DECODER.raw_decode(text, index)
+            yield item, text[index:end]
+            index = _skip_space(text, end)
+            separator = text[index : index + 1]
+            if separator == "]":
+                break
+            if separator != ",":
+                raise ValueError(f"expected ',' or ']' at character {index}")
+            index = _skip_space(text, index + 1)
+    if _skip_space(text, index + 1) != len(text):
+        raise ValueError(f"extra data after the array at character {index + 1}")
+
+
+def _skip_space(text: str, index: int) -> int:
+    while index < len(text) and text[index] in _WHITESPACE:
+        index += 1
+    return index

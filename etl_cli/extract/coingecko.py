@@ -8,7 +8,7 @@ from typing import Any
 
 from etl_cli.config import CoinGeckoSettings
 from etl_cli.errors import FatalSourceError
-from etl_cli.extract.base import HttpStats, RawPage, count_json_array
+from etl_cli.extract.base import HttpStats, JsonArrayPage, RawPage
 from etl_cli.extract.http import HttpClient, error_code
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,12 @@ class CoinGeckoExtractor:
         """HTTP requests and retries so far."""
         return self.client.stats
 
-    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[JsonArrayPage]:
         """Yield pages 1..max_pages, stopping after a short or empty one (the API gives no total)."""
         for number in range(1, self.max_pages + 1):
-            page = self._fetch(number)
+            page = JsonArrayPage.parse(self._fetch(number))
             yield page  # kept in the raw store before anything judges it
-            count = count_json_array(page)
+            count = page.record_count()
             log.info("coingecko: page %d has %d records", number, count)
             if count < self.per_page:
                 return

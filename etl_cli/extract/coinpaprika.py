@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from etl_cli.config import CoinPaprikaSettings
-from etl_cli.extract.base import HttpStats, RawPage, count_json_array
+from etl_cli.extract.base import HttpStats, JsonArrayPage
 from etl_cli.extract.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ class CoinPaprikaExtractor:
         """HTTP requests and retries so far."""
         return self.client.stats
 
-    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[JsonArrayPage]:
         """Yield the single /tickers page."""
-        page = self.client.get(f"{self.settings.base_url}/tickers", {"quotes": "USD"})
+        page = JsonArrayPage.parse(self.client.get(f"{self.settings.base_url}/tickers", {"quotes": "USD"}))
         yield page  # kept in the raw store before anything judges it
-        log.info("coinpaprika: %d tickers", count_json_array(page))
+        log.info("coinpaprika: %d tickers", page.record_count())

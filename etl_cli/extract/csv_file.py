@@ -1,17 +1,17 @@
 """CSV files behind the Extractor protocol: streamed in chunks, resumable, incremental.
 
-Each chunk is a page (the header line plus up to `chunk_rows` data lines, byte for byte) that carries the
-file's progress as checkpoint state: byte offset, next line number and the SHA-256 of everything before the
-offset. The pipeline commits a chunk's rows with that state, so a killed run resumes after the last committed
-chunk; a file whose bytes up to the offset are unchanged resumes there (a grown file loads only its new rows,
-an unchanged one nothing), and a rewritten file is read again from the start (stored rows are skipped).
+Each chunk is a page (the header line plus up to `chunk_rows` data lines, byte for byte, with its file, the
+number of its first data line and the layout read once from the header) that carries the file's progress as
+checkpoint state: byte offset, next line number and the SHA-256 of everything before the offset. The pipeline
+commits a chunk's rows with that state, so a killed run resumes after the last committed chunk; a file whose
+bytes up to the offset are unchanged resumes there (a grown file loads only its new rows, an unchanged one
+nothing), and a rewritten file is read again from the start (stored rows are skipped).
 A last line without a line ending is left for the next run: a writer may still be appending to it, and a
 half-written price must never load. Fields may not contain line breaks.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from etl_cli.errors import ConfigError
-from etl_cli.extract.base import HttpStats, RawPage
-from etl_cli.transform.csv_rows import ACCEPTED_HEADERS, detect_layout
+from etl_cli.extract.base import CsvChunk, HttpStats
+from etl_cli.extract.csv_layout import CsvLayout, parse_header
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 5000
@@ -37,23 +37,23 @@ class CsvExtractor:
         self.files = csv_files(path)
         self.chunk_rows = chunk_rows
         self.stats = HttpStats()
-        for file in self.files:
-            check_header(file)
+        # Every header is checked before anything is written, and parsed only here.
+        self.headers = {file: read_header(file) for file in self.files}
 
-    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[RawPage]:
+    def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[CsvChunk]:
         """Yield each file's new lines in chunks, each carrying the progress it completes."""
         progress: dict[str, Any] = dict((state or {}).get("files", {}))
         for file in self.files:
             yield from self._chunks(file, progress)
 
-    def _chunks(self, file: Path, progress: dict[str, Any]) -> Iterator[RawPage]:
+    def _chunks(self, file: Path, progress: dict[str, Any]) -> Iterator[CsvChunk]:
         key = str(file.resolve())
         digest, offset, line = _resume_point(file, progress.get(key))
         if offset == file.stat().st_size and offset:
             log.info("csv: %s unchanged since line %d, skipped", file.name, line - 1)
             return
+        header, layout = self.headers[file]
         with file.open("rb") as handle:
-            header = handle.readline()
             if offset == 0:
                 digest.update(header)
                 offset, line = len(header), 2
@@ -65,13 +65,16 @@ class CsvExtractor:
                 offset += sum(map(len, lines))
                 line += len(lines)
                 progress[key] = {"offset": offset, "line": line, "sha256": digest.hexdigest()}
-                yield RawPage(
+                yield CsvChunk(
                     source=self.name,
-                    url=f"{file.resolve().as_uri()}#line={first_line}",
+                    url=file.resolve().as_uri(),
                     http_status=None,
                     fetched_at=datetime.now(UTC),
                     body=header + b"".join(lines),
                     state={"files": dict(progress)},
+                    file=file,
+                    first_line=first_line,
+                    layout=layout,
                 )
 
 
@@ -87,15 +90,14 @@ def csv_files(path: Path) -> list[Path]:
     return [path]
 
 
-def check_header(file: Path) -> None:
-    """Refuse a file whose header is neither accepted layout, before anything is written."""
-    with file.open(encoding="utf-8-sig", newline="") as handle:
-        try:
-            header = next(csv.reader(handle), [])
-        except (UnicodeDecodeError, csv.Error) as exc:
-            raise ConfigError(f"{file}: not a UTF-8 CSV file ({exc})") from None
-    if detect_layout(header) is None:
-        raise ConfigError(f"{file}: unknown CSV header {','.join(header)!r}; accepted: {ACCEPTED_HEADERS}")
+def read_header(file: Path) -> tuple[bytes, CsvLayout]:
+    """A file's header line as read and its layout; a file with neither accepted header is refused."""
+    with file.open("rb") as handle:
+        line = handle.readline()
+    try:
+        return line, parse_header(line)
+    except ValueError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
 
 
 def _resume_point(file: Path, saved: Mapping[str, Any] | None) -> tuple[Any, int, int]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -188,89 +186,4 @@ def _asset_ids(
                 sa.select(id_column, asset_id).where(source_column == source, id_column.in_(batch))
             )
             found.update({(source, row[0]): row[1] for row in rows})
-    return found
-
-
-@dataclass(frozen=True)
-class FeedView:
-    """One source feeding an asset, with its latest observation."""
-
-    source: str
-    source_asset_id: str
-    price_usd: Decimal | None
-    observed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class AssetView:
-    """A canonical asset and the sources that feed it."""
-
-    asset_id: int
-    symbol: str
-    name: str | None
-    sources: list[FeedView] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        """JSON-ready; prices are strings so that no digit is lost."""
-        return {
-            "asset_id": self.asset_id,
-            "symbol": self.symbol,
-            "name": self.name,
-            "sources": [
-                {
-                    "source": f.source,
-                    "source_asset_id": f.source_asset_id,
-                    "price_usd": None if f.price_usd is None else format(f.price_usd, "f"),
-                    "observed_at": f.observed_at.isoformat() if f.observed_at else None,
-                }
-                for f in self.sources
-            ],
-        }
-
-
-def list_assets(conn: Connection, unmatched_only: bool = False) -> list[AssetView]:
-    """Canonical assets with their feeds' latest prices; `unmatched_only` keeps those fed by one source."""
-    s = market_snapshots.c
-    newest = (
-        sa.select(s.source, s.source_asset_id, sa.func.max(s.observed_at).label("observed_at"))
-        .group_by(s.source, s.source_asset_id)
-        .subquery()
-    )
-    latest = (
-        sa.select(s.source, s.source_asset_id, s.price_usd, s.observed_at)
-        .join(
-            newest,
-            sa.and_(
-                s.source == newest.c.source,
-                s.source_asset_id == newest.c.source_asset_id,
-                s.observed_at == newest.c.observed_at,
-            ),
-        )
-        .subquery()
-    )
-    links = asset_sources.c
-    query = (
-        sa.select(
-            assets.c.asset_id,
-            assets.c.symbol,
-            assets.c.name,
-            links.source,
-            links.source_asset_id,
-            latest.c.price_usd,
-            latest.c.observed_at,
-        )
-        .join(asset_sources, links.asset_id == assets.c.asset_id)
-        .outerjoin(
-            latest,
-            sa.and_(latest.c.source == links.source, latest.c.source_asset_id == links.source_asset_id),
-        )
-        .order_by(assets.c.asset_id, links.source, links.source_asset_id)
-    )
-    views: dict[int, AssetView] = {}
-    for row in conn.execute(query):
-        view = views.setdefault(row.asset_id, AssetView(row.asset_id, row.symbol, row.name))
-        view.sources.append(FeedView(row.source, row.source_asset_id, row.price_usd, row.observed_at))
-    found = list(views.values())
-    if unmatched_only:
-        found = [view for view in found if len({f.source for f in view.sources}) == 1]
     return found

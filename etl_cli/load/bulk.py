@@ -58,7 +58,7 @@ def _copy_then_insert(
         f"CREATE TEMP TABLE {quote(stage.name)} ON COMMIT DROP AS "  # noqa: S608
         f"SELECT {names} FROM {quote(table.name)} WITH NO DATA"
     )
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor = conn.connection.dbapi_connection.cursor()
     try:
         copy = f"COPY {quote(stage.name)} ({names}) FROM STDIN"
         cursor.copy_expert(copy, _copy_text(conn, columns, rows))

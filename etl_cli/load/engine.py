@@ -1,17 +1,16 @@
-"""Engines for SQLite and PostgreSQL, the dialect's insert(), and schema migration."""
+"""Engines for SQLite and PostgreSQL, and the database brought to the newest schema before a write."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from etl_cli.errors import LoadError
-from etl_cli.load import ledger
-from etl_cli.schema.revisions import current_revision, head_revision, upgrade
+from etl_cli.schema.errors import first_line
+from etl_cli.schema.revisions import upgrade
 
 log = logging.getLogger(__name__)
 
@@ -62,37 +61,3 @@ def open_database(database_url: str) -> Engine:
             f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
         ) from exc
     return engine
-
-
-def first_line(exc: BaseException) -> str:
-    """The driver's own message of a database error (or the error's), first line only."""
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
-def check_health(database_url: str, max_age: timedelta) -> str:
-    """Say in one line that the database answers, is at the newest revision and saw a recent run.
-
-    Raises:
-        LoadError: any of the three is not so.
-    """
-    engine = create_engine(database_url)
-    try:
-        with reader(engine).connect() as conn:
-            revision = current_revision(conn)
-            if revision != head_revision():
-                found = f"is at revision {revision}" if revision else "has no cryptoetl schema"
-                raise LoadError(f"the database {found}, not {head_revision()}: run `cryptoetl db upgrade`")
-            newest = next(iter(ledger.recent_runs(conn, limit=1)), None)
-    except sa.exc.SQLAlchemyError as exc:
-        raise LoadError(f"database unreachable: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)") from exc
-    finally:
-        engine.dispose()
-    if newest is None:
-        return f"healthy: schema {revision}, no run yet"
-    age = datetime.now(UTC) - newest.started_at
-    minutes = f"{age.total_seconds() / 60:.0f} min"
-    if age > max_age:
-        limit = f"{max_age.total_seconds() / 60:.0f} min"
-        raise LoadError(f"stale: the newest run ({newest.source}) started {minutes} ago, more than {limit}")
-    return f"healthy: schema {revision}, newest run {newest.source} {newest.status}, started {minutes} ago"

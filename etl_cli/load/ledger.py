@@ -6,7 +6,7 @@ import json
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ ABANDONED_REASON = "the process running it ended before it finished (killed or c
 
 @dataclass(frozen=True)
 class RunCounts:
-    """What a run did, as the ledger counts it."""
+    """What a run did, as the ledger counts it: records handled and what they cost in HTTP terms."""
 
     extracted: int = 0
     loaded: int = 0
@@ -31,38 +31,8 @@ class RunCounts:
     http_requests: int = 0
     http_retries: int = 0
 
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of etl_runs."""
-
-    run_id: int
-    source: str
-    status: str
-    started_at: datetime
-    finished_at: datetime | None
-    extracted: int
-    loaded: int
-    skipped: int
-    rejected: int
-    http_requests: int
-    http_retries: int
-    error: str | None
-
-    @property
-    def duration_s(self) -> float | None:
-        """Seconds from start to finish, or None while running."""
-        if self.finished_at is None:
-            return None
-        return round((self.finished_at - self.started_at).total_seconds(), 3)
-
-    def as_json(self) -> dict[str, Any]:
-        """The run as a JSON-ready object: ISO timestamps, duration in seconds."""
-        data = asdict(self)
-        data["started_at"] = self.started_at.isoformat()
-        data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
-        data["duration_s"] = self.duration_s
-        return data
+    def __add__(self, other: RunCounts) -> RunCounts:
+        return RunCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
 def abandon_stale_runs(conn: Connection, source: str, now: datetime) -> int:
@@ -194,20 +164,3 @@ def _hostname() -> str:
 def _newest(new: sa.ColumnElement[Any], old: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     # NULL-safe max that reads the same on both databases (SQLite has no GREATEST).
     return sa.case((new > old, new), else_=sa.func.coalesce(old, new))
-
-
-def get_run(conn: Connection, run_id: int) -> RunRecord:
-    """Read one run."""
-    row = conn.execute(sa.select(*_RUN_COLUMNS).where(etl_runs.c.run_id == run_id)).one()
-    return RunRecord(**row._mapping)
-
-
-def recent_runs(conn: Connection, source: str | None = None, limit: int = 20) -> list[RunRecord]:
-    """The newest runs first, optionally of one source."""
-    query = sa.select(*_RUN_COLUMNS).order_by(etl_runs.c.run_id.desc()).limit(limit)
-    if source:
-        query = query.where(etl_runs.c.source == source)
-    return [RunRecord(**row._mapping) for row in conn.execute(query)]
-
-
-_RUN_COLUMNS = [etl_runs.c[name] for name in RunRecord.__dataclass_fields__]

@@ -19,7 +19,6 @@ from sqlalchemy import (
 
 from etl_cli.schema.types import ExactDecimal, UtcDateTime
 
-RUN_STATUSES = ("running", "succeeded", "failed", "abandoned")
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

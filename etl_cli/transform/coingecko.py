@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage
 from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
 from etl_cli.transform.records import Normalized, Snapshot
 
@@ -35,7 +35,7 @@ class MarketRecord(ma.Schema):
 MARKET_RECORD = MarketRecord()
 
 
-def normalize_markets(page: RawPage) -> Normalized:
+def normalize_markets(page: JsonArrayPage) -> Normalized:
     """Map one /coins/markets page to snapshots; an unusable item becomes a reject."""
     return normalize_json_array(page, MARKET_RECORD, _snapshot)
 

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage
 from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
 from etl_cli.transform.records import Normalized, Snapshot
 
@@ -54,7 +54,7 @@ class Ticker(ma.Schema):
 TICKER = Ticker()
 
 
-def normalize_tickers(page: RawPage) -> Normalized:
+def normalize_tickers(page: JsonArrayPage) -> Normalized:
     """Map one /tickers page to snapshots; an unusable ticker becomes a reject."""
     return normalize_json_array(page, TICKER, _snapshot)
 

@@ -1,7 +1,7 @@
-"""CSV chunks to snapshots: pure, no I/O. Two layouts, recognised by their header.
+"""CSV chunks to snapshots: pure, no I/O. Two layouts, recognised once per file by the extractor.
 
-A chunk body is the file's header line followed by some of its data lines, byte for byte, and its URL ends
-in `#line=N`, the file line number of the first data line, so that every reject names its line.
+A chunk body is the file's header line followed by some of its data lines, byte for byte; the chunk names its
+file, the line number of its first data line (so that every reject names its line) and the file's layout.
 """
 
 from __future__ import annotations
@@ -11,22 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import CsvChunk
+from etl_cli.extract.csv_layout import GENERIC_COLUMNS, GENERIC_OPTIONAL
 from etl_cli.transform.parse import Amount, describe_invalid, optional_amount
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
-HISTORICAL_HEADER = ("SNo", "Name", "Symbol", "Date", "High", "Low", "Open", "Close", "Volume", "Marketcap")
-GENERIC_COLUMNS = ("symbol", "name", "price_usd", "market_cap_usd", "volume_24h_usd", "observed_at")
-GENERIC_OPTIONAL = ("source_asset_id",)
-ACCEPTED_HEADERS = (
-    f"{','.join(HISTORICAL_HEADER)} (historical prices) or "
-    f"{','.join(GENERIC_COLUMNS)}[,source_asset_id] (cryptoetl's own, any order)"
-)
 # A CSV id is `symbol-name`: symbol (64) and name kept within the 200 characters of source_asset_id.
 NAME_MAX = 120
 DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -80,16 +73,14 @@ class GenericRow(ma.Schema):
 
 
 @dataclass(frozen=True)
-class Layout:
-    """A recognised CSV layout: how to validate a row and where its values are."""
+class RowMapping:
+    """How to validate a row of one layout and where its values are."""
 
-    name: str
     schema: ma.Schema
     fields: dict[str, str]  # snapshot field -> column
 
 
-HISTORICAL = Layout(
-    "historical",
+HISTORICAL = RowMapping(
     HistoricalRow(),
     {
         "name": "Name",
@@ -100,23 +91,8 @@ HISTORICAL = Layout(
         "market_cap_usd": "Marketcap",
     },
 )
-GENERIC = Layout(
-    "generic", GenericRow(), {column: column for column in (*GENERIC_COLUMNS, *GENERIC_OPTIONAL)}
-)
-
-
-def detect_layout(header: list[str]) -> Layout | None:
-    """Recognise a header; None when it is neither accepted layout."""
-    columns = [column.strip() for column in header]
-    if tuple(columns) == HISTORICAL_HEADER:
-        return HISTORICAL
-    names = [column.lower() for column in columns]
-    if len(set(names)) == len(names) and set(GENERIC_COLUMNS) <= set(names) <= {
-        *GENERIC_COLUMNS,
-        *GENERIC_OPTIONAL,
-    }:
-        return GENERIC
-    return None
+GENERIC = RowMapping(GenericRow(), {column: column for column in (*GENERIC_COLUMNS, *GENERIC_OPTIONAL)})
+MAPPINGS = {"historical": HISTORICAL, "generic": GENERIC}
 
 
 def csv_asset_id(symbol: str, name: str | None) -> str:
@@ -125,40 +101,33 @@ def csv_asset_id(symbol: str, name: str | None) -> str:
     return f"{symbol.strip().lower()}-{slug}" if slug else symbol.strip().lower()
 
 
-def normalize_csv(page: RawPage) -> Normalized:
+def normalize_csv(chunk: CsvChunk) -> Normalized:
     """Map one chunk to snapshots; a bad row becomes a reject naming its file and line."""
-    parts = urlsplit(page.url)
-    label = unquote(parts.path.rsplit("/", 1)[-1])
-    first_line = int(parts.fragment.removeprefix("line="))
-    header_line, *lines = page.body.removesuffix(b"\n").split(b"\n")
-    header = next(csv.reader([header_line.decode("utf-8-sig").removesuffix("\r")]))
-    layout = detect_layout(header)
-    keys = [column.strip() if layout is HISTORICAL else column.strip().lower() for column in header]
+    mapping = MAPPINGS[chunk.layout.name]
+    keys = chunk.layout.columns
+    _header, *lines = chunk.body.removesuffix(b"\n").split(b"\n")
     result = Normalized()
-    for line, raw in enumerate(lines, start=first_line):
+    for line, raw in enumerate(lines, start=chunk.first_line):
         text = raw.decode("utf-8", "replace").removesuffix("\r")
         if not text.strip():
             continue  # a blank line
-        reason = _row_problem(raw, layout, len(keys))
+        reason = _row_problem(raw)
         row = next(csv.reader([text])) if reason is None else []
         if reason is None and len(row) != len(keys):
             reason = f"has {len(row)} fields, the header has {len(keys)}"
-        if reason is None and layout is not None:
+        if reason is None:
             try:
-                result.snapshots.append(
-                    _snapshot(page.source, layout, layout.schema.load(dict(zip(keys, row, strict=True))))
-                )
+                record = mapping.schema.load(dict(zip(keys, row, strict=True)))
+                result.snapshots.append(_snapshot(chunk.source, mapping, record))
                 continue
             except ma.ValidationError as exc:
                 reason = describe_invalid(exc)
-        result.rejects.append(Reject(page.source, None, f"{label} line {line}: {reason}", text))
+        result.rejects.append(Reject(chunk.source, None, f"{chunk.file.name} line {line}: {reason}", text))
     return result
 
 
-def _row_problem(raw: bytes, layout: Layout | None, columns: int) -> str | None:
+def _row_problem(raw: bytes) -> str | None:
     """Why a raw line cannot be read as a row at all, if it cannot."""
-    if layout is None:
-        return "unknown header"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -166,8 +135,8 @@ def _row_problem(raw: bytes, layout: Layout | None, columns: int) -> str | None:
     return "contains a NUL character" if b"\0" in raw else None
 
 
-def _snapshot(source: str, layout: Layout, record: dict[str, Any]) -> Snapshot:
-    value = {field: record.get(column) for field, column in layout.fields.items()}
+def _snapshot(source: str, mapping: RowMapping, record: dict[str, Any]) -> Snapshot:
+    value = {field: record.get(column) for field, column in mapping.fields.items()}
     symbol = value["symbol"].strip().upper()
     return Snapshot(
         source=source,

@@ -1,19 +1,17 @@
-"""Parsing helpers shared by the transforms: exact JSON numbers and readable rejection reasons."""
+"""Validation helpers shared by the transforms: exact amounts, storable text, readable rejection reasons."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
-_DECODER = json.JSONDecoder(parse_float=Decimal)
 # Anything larger is a corrupt value, not a market: it would not fit the database's NUMERIC either.
 MAX_AMOUNT = Decimal("1e30")
 
@@ -43,40 +41,6 @@ def optional_amount() -> Amount:
     return Amount(load_default=None, allow_none=True)
 
 
-_WHITESPACE = " \t\n\r"
-
-
-def iter_json_array(body: bytes) -> Iterator[tuple[Any, str]]:
-    """Yield each element of a JSON array with its exact source text; floats parse as Decimal.
-
-    Raises:
-        ValueError: the body is not a JSON array.
-    """
-    text = body.decode("utf-8-sig")
-    index = _skip_space(text, 0)
-    if text[index : index + 1] != "[":
-        raise ValueError("not a JSON array")
-    index = _skip_space(text, index + 1)
-    if text[index : index + 1] == "]":
-        return
-    while True:
-        item, end = _DECODER.raw_decode(text, index)
-        yield item, text[index:end]
-        index = _skip_space(text, end)
-        separator = text[index : index + 1]
-        if separator == "]":
-            return
-        if separator != ",":
-            raise ValueError(f"expected ',' or ']' at character {index}")
-        index = _skip_space(text, index + 1)
-
-
-def _skip_space(text: str, index: int) -> int:
-    while index < len(text) and text[index] in _WHITESPACE:
-        index += 1
-    return index
-
-
 def describe_invalid(error: ma.ValidationError) -> str:
     """Flatten marshmallow's messages to one line: `field: message; field: message`."""
     messages = error.messages
@@ -97,19 +61,17 @@ def text_or_none(record: Any, key: str) -> str | None:
 
 
 def normalize_json_array(
-    page: RawPage,
+    page: JsonArrayPage,
     schema: ma.Schema,
     to_snapshot: Callable[[str, dict[str, Any]], Snapshot],
 ) -> Normalized:
     """Validate each element of a JSON-array page with `schema`; a bad element becomes a reject."""
     result = Normalized()
-    try:
-        items = list(iter_json_array(page.body))
-    except ValueError as exc:
-        reason = f"page is not a JSON array: {exc}"
+    if page.items is None:
+        reason = f"page is not a JSON array: {page.problem}"
         result.rejects.append(Reject(page.source, None, reason, page.body[:500].decode("utf-8", "replace")))
         return result
-    for item, text in items:
+    for item, text in page.items:
         try:
             record = schema.load(item)
         except ma.ValidationError as exc:

@@ -41,8 +41,3 @@ class Normalized:
 
     snapshots: list[Snapshot] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
-
-    @property
-    def extracted(self) -> int:
-        """Records seen on the page, usable or not."""
-        return len(self.snapshots) + len(self.rejects)

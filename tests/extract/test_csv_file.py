@@ -8,6 +8,7 @@ from etl_cli.transform.csv_rows import normalize_csv
 from tests.samples import CSV_DIR
 
 TETHER = CSV_DIR / "coin_Tether_kaggle_head200.csv"
+GENERIC_HEADER = b"symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
 
 
 @pytest.fixture
@@ -17,13 +18,20 @@ def tether(tmp_path):
     return path
 
 
+def csv_file(folder, content: bytes):
+    path = folder / "g.csv"
+    path.write_bytes(content)
+    return path
+
+
 def rows(pages) -> int:
     return sum(len(normalize_csv(page).snapshots) for page in pages)
 
 
 def test_a_file_streams_in_chunks_that_each_carry_the_progress(tether):
     pages = list(CsvExtractor(tether, chunk_rows=64).pages())
-    assert [p.url.rsplit("#", 1)[1] for p in pages] == ["line=2", "line=66", "line=130", "line=194"]
+    assert [p.first_line for p in pages] == [2, 66, 130, 194]
+    assert {p.url for p in pages} == {tether.resolve().as_uri()}
     assert all(p.body.startswith(b"SNo,Name,Symbol,Date,") for p in pages)
     assert rows(pages) == 200
     final = pages[-1].state["files"][str(tether.resolve())]
@@ -42,7 +50,7 @@ def test_a_grown_file_yields_only_its_new_lines(tether):
     [page] = CsvExtractor(tether).pages(state)
     [snapshot] = normalize_csv(page).snapshots
     assert str(snapshot.price_usd) == "1.0123"
-    assert page.url.endswith("#line=202")
+    assert page.first_line == 202
 
 
 def test_a_rewritten_file_is_read_again_from_the_start(tether):
@@ -55,7 +63,7 @@ def test_resuming_after_a_committed_chunk(tether):
     first, *_ = CsvExtractor(tether, chunk_rows=50).pages()
     rest = list(CsvExtractor(tether, chunk_rows=50).pages(first.state))
     assert rows(rest) == 150
-    assert rest[0].url.endswith("#line=52")
+    assert rest[0].first_line == 52
 
 
 def test_a_folder_reads_its_csv_files_in_name_order():
@@ -85,10 +93,10 @@ def test_a_folder_without_csv_files_is_an_error(tmp_path):
 
 def test_a_last_line_without_a_line_ending_waits_until_it_is_complete(tmp_path):
     # A writer may still be appending: "12" of "12345.67" must never load as a price.
-    data = tmp_path / "g.csv"
-    data.write_bytes(
+    data = csv_file(
+        tmp_path,
         b"symbol,name,market_cap_usd,volume_24h_usd,observed_at,price_usd\n"
-        b"AAA,Alpha,2,3,2025-01-01,100\nBBB,Beta,5,6,2025-01-02,12"
+        b"AAA,Alpha,2,3,2025-01-01,100\nBBB,Beta,5,6,2025-01-02,12",
     )
     [first] = CsvExtractor(data).pages()
     assert [str(s.price_usd) for s in normalize_csv(first).snapshots] == ["100"]
@@ -97,4 +105,13 @@ def test_a_last_line_without_a_line_ending_waits_until_it_is_complete(tmp_path):
     [second] = CsvExtractor(data).pages(first.state)
     [snapshot] = normalize_csv(second).snapshots
     assert (snapshot.symbol, str(snapshot.price_usd)) == ("BBB", "12345.67")
-    assert second.url.endswith("#line=3")
+    assert second.first_line == 3
+
+
+def test_a_bad_byte_near_the_top_rejects_its_row_as_anywhere_else(tmp_path):
+    # The header check once decoded the file's first 8 KB: a bad byte there refused the whole file.
+    data = csv_file(tmp_path, GENERIC_HEADER + b"CAF,Caf\xe9,1,,,2025-01-01\nBTC,Bitcoin,2,,,2025-01-01\n")
+    [chunk] = CsvExtractor(data).pages()
+    result = normalize_csv(chunk)
+    assert [s.symbol for s in result.snapshots] == ["BTC"]
+    assert [r.reason for r in result.rejects] == ["g.csv line 2: not UTF-8 (byte 7 of the line)"]

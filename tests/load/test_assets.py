@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from etl_cli.aliases import read_aliases
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage, RawPage
 from etl_cli.load.assets import ensure_assets
 from etl_cli.schema.tables import asset_sources
 from etl_cli.transform.coingecko import normalize_markets
@@ -18,7 +18,7 @@ ALIASES = read_aliases()
 
 
 def snapshots(source, transform, path):
-    return transform(RawPage(source, "u", 200, NOW, path.read_bytes())).snapshots
+    return transform(JsonArrayPage.parse(RawPage(source, "u", 200, NOW, path.read_bytes()))).snapshots
 
 
 def test_a_source_loading_while_another_is_uncommitted_waits_and_merges(engine):

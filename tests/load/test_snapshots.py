@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage, RawPage
 from etl_cli.load import ledger
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
@@ -31,7 +31,7 @@ def counted_statements(engine: sa.Engine) -> Iterator[list[str]]:
 
 
 def load(engine: sa.Engine, body: bytes) -> tuple[int, list[str]]:
-    raw = RawPage("coingecko", f"https://cg.test/{len(body)}", 200, NOW, body)
+    raw = JsonArrayPage.parse(RawPage("coingecko", f"https://cg.test/{len(body)}", 200, NOW, body))
     with engine.begin() as conn:
         run_id = ledger.start_run(conn, "coingecko", NOW)
         payload_id = store_page(conn, raw, run_id)

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage, RawPage
 from etl_cli.transform.coingecko import normalize_markets
 from tests.samples import page, records
 
@@ -17,7 +17,8 @@ BITCOIN = (
 
 
 def normalize(body: bytes):
-    return normalize_markets(RawPage("coingecko", "https://example.test/coins/markets", 200, FETCHED, body))
+    raw = RawPage("coingecko", "https://example.test/coins/markets", 200, FETCHED, body)
+    return normalize_markets(JsonArrayPage.parse(raw))
 
 
 def test_real_page_normalizes_every_record(markets_page):

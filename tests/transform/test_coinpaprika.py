@@ -3,15 +3,14 @@ from decimal import Decimal
 
 import pytest
 
-from etl_cli.extract.base import RawPage
+from etl_cli.extract.base import JsonArrayPage, RawPage
 from etl_cli.transform.coinpaprika import normalize_tickers
 from tests.samples import COINPAPRIKA_TICKER, COINPAPRIKA_TICKERS, page
 
 
 def normalize(body: bytes):
-    return normalize_tickers(
-        RawPage("coinpaprika", "https://cp.test/v1/tickers", 200, datetime.now(UTC), body)
-    )
+    raw = RawPage("coinpaprika", "https://cp.test/v1/tickers", 200, datetime.now(UTC), body)
+    return normalize_tickers(JsonArrayPage.parse(raw))
 
 
 # Values read by hand from fixtures/coinpaprika/ticker_btc-bitcoin_quotes_usd_2022-04-19.json.
