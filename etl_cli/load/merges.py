@@ -19,10 +19,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_cli.errors import LoadError
+from etl_cli.load import ledger
 from etl_cli.schema.tables import asset_corrections, asset_sources, assets, market_snapshots
 from etl_cli.transform.identity import AliasMap, Key, group_of
 
 IN_LIST_SIZE = 500
+# Held until the transaction ends, so two loads (or a load and a merge) never change identity at once: each
+# would miss the other's uncommitted links and split a coin into two assets for good.
+IDENTITY_LOCK_KEY = 7_428_120_552
 
 
 def apply_aliases(conn: Connection, aliases: AliasMap, now: datetime) -> list[int]:
@@ -54,9 +58,51 @@ def apply_aliases(conn: Connection, aliases: AliasMap, now: datetime) -> list[in
         survivor = held_by if held_by is not None else min(asset_ids)
         members = ", ".join(f"{s}:{i}" for (s, i), g in sorted(groups.items()) if g == group)
         for retired in sorted(asset_ids - {survivor}):
-            reason = f"alias map: {members} are {group}"
+            reason = f"the alias map lists {members} as {group}"
             made.append(merge_assets(conn, retired, survivor, reason, now))
     return made
+
+
+def lock_identity(conn: Connection) -> None:
+    """Make identity changes take turns until the transaction ends (SQLite's BEGIN IMMEDIATE already does)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IDENTITY_LOCK_KEY})
+
+
+def merge_by_hand(
+    conn: Connection, retired: int, survivor: int, reason: str, aliases: AliasMap, now: datetime
+) -> int:
+    """What `cryptoetl assets merge` runs: merge two live assets unless the alias map says two coins.
+
+    Raises:
+        LoadError: an asset does not exist or was retired, the two are one, or the alias map tells them apart.
+    """
+    lock_identity(conn)
+    if retired == survivor:
+        raise LoadError(f"asset {retired} is already asset {survivor}: name two different assets")
+    live = dict(
+        conn.execute(
+            sa.select(assets.c.asset_id, assets.c.merged_into).where(
+                assets.c.asset_id.in_([retired, survivor])
+            )
+        ).all()
+    )
+    for asset_id in (retired, survivor):
+        if asset_id not in live:
+            raise LoadError(f"no asset has id {asset_id}: see `cryptoetl assets`")
+        if live[asset_id] is not None:
+            raise LoadError(f"asset {asset_id} was merged into asset {live[asset_id]} already")
+    links = asset_sources.c
+    keys = conn.execute(
+        sa.select(links.source, links.source_asset_id).where(links.asset_id.in_([retired, survivor]))
+    ).all()
+    coins = sorted({g for key in keys if (g := group_of(tuple(key), aliases)) is not None})
+    if len(coins) > 1:
+        raise LoadError(
+            f"the alias map says assets {retired} and {survivor} are different coins ({', '.join(coins)}): "
+            "change the alias file first"
+        )
+    return merge_assets(conn, retired, survivor, f"cryptoetl assets merge: {reason}", now)
 
 
 def merge_assets(conn: Connection, retired: int, survivor: int, reason: str, now: datetime) -> int:
@@ -119,7 +165,8 @@ def _split_groups(
         if group == keep:
             continue
         target = _home_for(conn, keys, now)
-        reason = f"alias map: {', '.join(f'{s}:{i}' for s, i in keys)} are {group}, not {keep}"
+        listed = ", ".join(f"{s}:{i}" for s, i in keys)
+        reason = f"the alias map lists {listed} as {group}, not {keep}"
         done.append((keys, target, split_listings(conn, keys, asset_id, target, reason, now)))
     return done
 
@@ -187,6 +234,9 @@ def _describe(conn: Connection, where: sa.ColumnElement[bool]) -> list[dict[str,
 def _record(
     conn: Connection, kind: str, from_asset: int, to_asset: int, reason: str, moved: list, now: datetime
 ) -> int:
+    """Write the correction, and tell readers that these sources' data changed (the API's ETag follows it)."""
+    for source in sorted({link["source"] for link in moved}):
+        ledger.mark_loaded(conn, source, now)
     statement = sa.insert(asset_corrections).values(
         kind=kind,
         from_asset_id=from_asset,

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from etl_cli.transform.evidence import Finding, compare, profile
 
@@ -65,6 +66,13 @@ class KnownRecord:
 
     asset_id: int
     record: SourceRecord
+
+    @classmethod
+    def from_row(cls, row: Any) -> KnownRecord:
+        """From a row of etl_cli.schema.reads.listing_facts: the link and its newest snapshot's facts."""
+        values = row._mapping
+        fields = {name: values[name] for name in SourceRecord.__dataclass_fields__ if name in values}
+        return cls(values["asset_id"], SourceRecord(**fields))
 
 
 @dataclass(frozen=True)

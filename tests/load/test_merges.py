@@ -53,7 +53,7 @@ def test_an_alias_added_after_a_split_merges_the_two_assets_on_the_next_run(engi
     assert snapshot_assets(engine, "coinpaprika", "ftm-fantom") == {sonic}
     [(kind, retired, survivor, reason, moved)] = corrections(engine)
     assert (kind, retired, survivor) == ("merge", fantom, sonic)
-    assert reason == "alias map: coingecko:sonic-3, coinpaprika:ftm-fantom are sonic-3"
+    assert reason == "the alias map lists coingecko:sonic-3, coinpaprika:ftm-fantom as sonic-3"
     assert json.loads(moved) == [
         {"source": "coinpaprika", "source_asset_id": "ftm-fantom", "rule": "new", "evidence": []}
     ]
@@ -86,7 +86,9 @@ def test_an_alias_splits_a_wrong_merge_and_moves_its_snapshots(engine, tmp_path)
     assert snapshot_assets(engine, "coingecko", "ethereum") == {ethereum}
     [(kind, source, target, reason, _)] = corrections(engine)
     assert (kind, source, target) == ("split", ethereum, bridged)
-    assert reason == "alias map: coinpaprika:eth-ethereum-wormhole are ethereum-wormhole, not ethereum"
+    assert (
+        reason == "the alias map lists coinpaprika:eth-ethereum-wormhole as ethereum-wormhole, not ethereum"
+    )
 
 
 def test_splitting_a_merged_listing_off_again_brings_its_retired_asset_back(engine, tmp_path):
