@@ -17,12 +17,14 @@ from api.http import NOT_MODIFIED, conditional
 from api.paging import PageRequest, page_response
 from api.queries import SnapshotFilter
 from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema, MovedAssetSchema
-from api.schemas import AssetsArgs, HistoryArgs, Interval, NoArgs
+from api.schemas import INT32, AssetsArgs, HistoryArgs, Interval, NoArgs
 from api.smorest import Blueprint
 from etl_cli.schema import reads
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
 NO_SUCH_ASSET = "No asset has this id"
+# An asset id is an INTEGER: any other (SQLite cannot even bind one past 64 bits) is a 404 before any query.
+ASSET = f"/assets/<int(min=1, max={INT32}):asset_id>"
 # A merge retires an asset id for good; its listings, snapshots and history are the survivor's now.
 MOVED = "This asset was merged into another: `Location` (and the body) name the same request for the survivor"
 MOVED_HEADERS = {
@@ -43,7 +45,7 @@ def list_assets(symbol: str | None, page: PageRequest) -> Response:
     return page_response(_with_listings(conn, rows), page, next_args)
 
 
-@blp.route("/assets/<int:asset_id>")
+@blp.route(ASSET)
 @blp.arguments(NoArgs, location="query", as_kwargs=True)
 @blp.response(200, AssetEnvelopeSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
@@ -62,7 +64,7 @@ def get_asset(asset_id: int) -> dict[str, Any] | Response:
     return {"data": _with_listings(conn, [asset])[0]}
 
 
-@blp.route("/assets/<int:asset_id>/history")
+@blp.route(f"{ASSET}/history")
 @blp.arguments(HistoryArgs, location="query", as_kwargs=True)
 @blp.response(200, HistoryEnvelopeSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)

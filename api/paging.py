@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -24,6 +25,14 @@ SORT_KEYS = {
 }
 SORTS = tuple(name for key in SORT_KEYS for name in (key, f"-{key}"))
 DEFAULT_SORT = "-observed_at"
+NOT_A_CURSOR = "not a cursor from a previous page"
+CURSOR_TEXT = re.compile(r"[A-Za-z0-9_-]+")  # base64url without padding, as encode_cursor writes it
+# What the sorted columns hold: snapshot_id is a BIGINT (SQLite's INTEGER alike), market_cap_rank an INTEGER,
+# the amounts PostgreSQL NUMERICs (at most 131072 digits before the point and 16383 after).
+BIGINT = range(-(2**63), 2**63)
+INTEGER = range(-(2**31), 2**31)
+NUMERIC_WHOLE_DIGITS = 131_072
+NUMERIC_SCALE = 16_383
 
 
 @dataclass(frozen=True)
@@ -120,36 +129,47 @@ def encode_cursor(sort: Sort, row: dict[str, Any]) -> str:
 def decode_cursor(text: str) -> Cursor:
     """Read a cursor made by encode_cursor.
 
+    Its values must be ones their columns can hold: bound to a query, any other fails in the database (a 500
+    where the client deserves a 400), or, written out on SQLite, can take gigabytes (`1e999999999999`).
+
     Raises:
         ValueError: the text is not such a cursor.
     """
+    if not CURSOR_TEXT.fullmatch(text):
+        raise ValueError(NOT_A_CURSOR)  # b64decode would skip foreign characters rather than refuse them
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         sort, value, snapshot_id = json.loads(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise ValueError("not a cursor from a previous page") from exc
-    if sort not in SORTS or type(snapshot_id) is not int or not (value is None or isinstance(value, str)):
-        raise ValueError("not a cursor from a previous page")
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, RecursionError) as exc:
+        raise ValueError(NOT_A_CURSOR) from exc
+    if sort not in SORTS or type(snapshot_id) is not int or snapshot_id not in BIGINT:
+        raise ValueError(NOT_A_CURSOR)
     key = Sort(sort)
-    if value is None:
-        if not key.nullable:
-            raise ValueError("not a cursor from a previous page")
+    if value is None and key.nullable:
         return Cursor(sort, None, snapshot_id)
-    return Cursor(sort, _parse_value(key, value), snapshot_id)
+    if not isinstance(value, str):
+        raise ValueError(NOT_A_CURSOR)
+    try:
+        return Cursor(sort, _parse_value(key, value), snapshot_id)
+    except (ValueError, InvalidOperation, OverflowError) as exc:
+        raise ValueError(NOT_A_CURSOR) from exc
 
 
 def _parse_value(sort: Sort, text: str) -> datetime | Decimal | int:
-    try:
-        if sort.key == "observed_at":
-            parsed = datetime.fromisoformat(text)
-            if parsed.tzinfo is None:
-                raise ValueError("naive time")
-            return parsed
-        if sort.key == "rank":
-            return int(text)
-        number = Decimal(text)
-    except (ValueError, InvalidOperation) as exc:
-        raise ValueError("not a cursor from a previous page") from exc
+    if sort.key == "observed_at":
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment.astimezone(UTC)  # OverflowError when it leaves the calendar
+    if sort.key == "rank":
+        rank = int(text)
+        if rank not in INTEGER:
+            raise ValueError("beyond INTEGER")
+        return rank
+    number = Decimal(text)
     if not number.is_finite():
-        raise ValueError("not a cursor from a previous page")
+        raise ValueError("not a finite number")
+    _sign, digits, exponent = number.as_tuple()
+    if len(digits) + int(exponent) > NUMERIC_WHOLE_DIGITS or -int(exponent) > NUMERIC_SCALE:
+        raise ValueError("beyond NUMERIC")
     return number

@@ -14,7 +14,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.paging import DEFAULT_SORT, SORTS, PageRequest, Sort, decode_cursor
+from api.paging import CURSOR_TEXT, DEFAULT_SORT, SORTS, PageRequest, Sort, decode_cursor
 from api.queries import SnapshotFilter
 from etl_cli.schema import SOURCES
 
@@ -44,17 +44,33 @@ class UtcTime(fields.AwareDateTime):
     """An ISO 8601 time read as UTC; one that leaves the calendar once converted is a 400, not a 500."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        moment = super()._deserialize(value, attr, data, **kwargs)
+        # RFC 3339, which the document's date-time format means, lets `T` and `Z` be lower case.
+        text = value.upper() if isinstance(value, str) else value
+        moment = super()._deserialize(text, attr, data, **kwargs)
         try:
             return moment.astimezone(UTC)
         except OverflowError:
             raise ma.ValidationError("out of range once converted to UTC") from None
 
 
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match, written so that it means the same in the OpenAPI document.
+
+    JSON Schema reads patterns as ECMA-262, which has no end-of-text anchor but `$`; in Python `$` alone
+    would let a trailing newline through, which matching the whole value does not.
+    """
+
+    def __call__(self, value: str) -> str:
+        """Return the value if the pattern matches all of it."""
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
 # PostgreSQL cannot even receive a NUL in a parameter; no symbol has control characters.
 SYMBOL = [
     validate.Length(1, 64),
-    validate.Regexp(r"^[^\x00-\x1f\x7f]*\Z", error="contains a control character"),
+    FullMatch(r"^[^\x00-\x1f\x7f]*$", error="contains a control character"),
 ]
 
 
@@ -63,8 +79,9 @@ def _time(name: str, meaning: str) -> fields.AwareDateTime:
         data_key=name,
         default_timezone=UTC,
         metadata={
-            "description": f"{meaning} (ISO 8601; without an offset, UTC)",
-            "example": "2024-12-01T00:00Z",
+            "description": f"{meaning} (ISO 8601; without an offset, UTC; within years 1 to 9999 in UTC)",
+            # Examples make a window a client (or schemathesis) can send as it is: `to` after `from`.
+            "example": "2024-12-01T00:00:00Z" if name == "from" else "2024-12-02T00:00:00Z",
         },
     )
 
@@ -103,7 +120,7 @@ class DataArgs(QuerySchema):
     )
     source = fields.String(validate=validate.OneOf(SOURCES), metadata={"description": "Source name"})
     start = _time("from", "Observations at or after this time")
-    end = _time("to", "Observations before this time")
+    end = _time("to", "Observations before this time, which must be later than `from`")
     sort = fields.String(
         validate=validate.OneOf(SORTS),
         metadata={"description": f"Order; `-` for descending; ties by snapshot_id. Default `{DEFAULT_SORT}`"},
@@ -116,7 +133,13 @@ class DataArgs(QuerySchema):
         validate=validate.Range(0, MAX_OFFSET),
         metadata={"description": f"Rows to skip (at most {MAX_OFFSET}; use `cursor` to page deeper)"},
     )
-    cursor = CursorField(metadata={"description": "Continue after a previous page: take links.next as given"})
+    cursor = CursorField(
+        metadata={
+            "description": "Continue after a page: take its links.next or next_cursor as given (else a 400)",
+            "minLength": 1,
+            "pattern": f"^{CURSOR_TEXT.pattern}$",
+        }
+    )
 
     @ma.validates_schema
     def _consistent(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -155,7 +178,7 @@ class HistoryArgs(QuerySchema):
     """Window, resolution and size of an asset's history."""
 
     start = _time("from", "Points at or after this time")
-    end = _time("to", "Points before this time")
+    end = _time("to", "Points before this time, which must be later than `from`")
     interval = fields.String(
         load_default="raw",
         validate=validate.OneOf(list(INTERVALS)),

@@ -17,6 +17,7 @@ COINGECKO_PLANS = ("demo", "pro")
 COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
+DEFAULT_CSV_MAX_LINE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class Settings:
     coingecko: CoinGeckoSettings = CoinGeckoSettings()
     coinpaprika: CoinPaprikaSettings = CoinPaprikaSettings()
     csv_path: Path | None = None
+    # A longer CSV line is rejected unread: memory follows this and the chunk size, never a file's lines.
+    csv_max_line_bytes: int = DEFAULT_CSV_MAX_LINE_BYTES
     aliases_path: Path | None = None
     api: ApiConfig = ApiConfig()
 
@@ -142,6 +145,7 @@ class Settings:
                 calls_per_minute=env.positive_int("CRYPTOETL_COINPAPRIKA_CALLS_PER_MINUTE", 10),
             ),
             csv_path=env.existing_path("CRYPTOETL_CSV_PATH"),
+            csv_max_line_bytes=env.positive_int("CRYPTOETL_CSV_MAX_LINE_BYTES", DEFAULT_CSV_MAX_LINE_BYTES),
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
             api=ApiConfig.from_env(env),
         )

@@ -14,6 +14,7 @@ def test_defaults_need_nothing_set():
     assert (settings.coingecko.base_url, settings.coingecko.api_plan) == (COINGECKO_PUBLIC_URL, "demo")
     assert settings.coingecko.calls_per_minute == 30 and settings.coinpaprika.calls_per_minute == 10
     assert settings.csv_path is None and settings.api.cors_origins == ("*",)
+    assert settings.csv_max_line_bytes == 1048576
 
 
 def test_the_pro_plan_sends_its_own_header_to_its_own_host():
@@ -39,6 +40,7 @@ def test_every_variable_is_read(tmp_path):
             "CRYPTOETL_HTTP_MAX_ATTEMPTS": "2",
             "CRYPTOETL_HTTP_MAX_RETRY_WAIT": "7",
             "CRYPTOETL_CSV_PATH": str(tmp_path),
+            "CRYPTOETL_CSV_MAX_LINE_BYTES": "4096",
             "CRYPTOETL_API_CORS_ORIGINS": "https://a.example, https://b.example",
             "CRYPTOETL_API_CACHE_MAX_AGE": "0",
         }
@@ -47,7 +49,7 @@ def test_every_variable_is_read(tmp_path):
     assert (settings.coinpaprika.api_key, settings.coinpaprika.calls_per_minute) == ("cp-key", 60)
     assert (settings.http.connect_timeout, settings.http.read_timeout) == (2.5, 9.0)
     assert (settings.http.max_attempts, settings.http.max_retry_wait) == (2, 7.0)
-    assert settings.csv_path == Path(tmp_path)
+    assert (settings.csv_path, settings.csv_max_line_bytes) == (Path(tmp_path), 4096)
     assert settings.api.cors_origins == ("https://a.example", "https://b.example")
     assert settings.api.cache_max_age_s == 0
 
@@ -62,6 +64,7 @@ def test_every_variable_is_read(tmp_path):
         ("CRYPTOETL_COINPAPRIKA_BASE_URL", "ftp://x", "must be an http:// or https:// URL"),
         ("CRYPTOETL_DATABASE_URL", "not a url", "is not a database URL"),
         ("CRYPTOETL_CSV_PATH", "/no/such/place", "which does not exist"),
+        ("CRYPTOETL_CSV_MAX_LINE_BYTES", "1MB", "must be a whole number greater than 0"),
         ("CRYPTOETL_API_CACHE_MAX_AGE", "-1", "must be a whole number"),
     ],
 )

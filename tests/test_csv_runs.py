@@ -1,15 +1,17 @@
 """CSV runs end to end on both databases: what the raw store and the rejects keep of each chunk."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from etl_cli.extract.csv_file import CsvExtractor
-from etl_cli.pipeline import run_source
+from etl_cli.pipeline import run_named, run_source
 from etl_cli.schema.tables import raw_payloads, rejected_records
 from etl_cli.transform import TRANSFORMS
 
 GENERIC_HEADER = b"symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+BITCOIN_ROW = b"BTC,Bitcoin,2,,,2025-01-01\n"
 
 
 def run_csv(engine, path: Path, **options):
@@ -38,3 +40,30 @@ def test_identical_chunks_of_one_file_are_stored_once_and_each_reject_keeps_its_
         ("twice.csv line 3: price_usd: Not a valid number.", fragment, body, url),
         ("twice.csv line 5: price_usd: Not a valid number.", fragment, body, url),
     ]
+
+
+def test_a_field_too_big_for_the_csv_reader_is_a_reject_and_the_rest_loads(engine, tmp_path):
+    data = tmp_path / "wide.csv"
+    data.write_bytes(GENERIC_HEADER + b"BIG," + b"x" * 200_000 + b",1,,,2025-01-01\n" + BITCOIN_ROW)
+    record = run_csv(engine, data)
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 1)
+    [(reason, fragment, _, _)] = rejects(engine)
+    assert reason == "wide.csv line 2: not a CSV row (field larger than field limit (131072))"
+    assert len(fragment) == len("BIG,,1,,,2025-01-01") + 200_000
+
+
+def test_a_line_over_the_default_limit_is_a_reject_with_its_first_bytes_and_the_rest_loads(
+    engine, settings, tmp_path
+):
+    data = tmp_path / "huge.csv"
+    huge = b"BIG," + b"x" * (2 << 20) + b",1,,,2025-01-01\n"  # over the default limit, 1 MiB
+    data.write_bytes(GENERIC_HEADER + huge + BITCOIN_ROW)
+    record = run_named(replace(settings, csv_path=data), "csv", engine=engine)
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 1, 1)
+    [(reason, fragment, body, _)] = rejects(engine)
+    assert reason == (
+        f"huge.csv line 2: {len(huge)} bytes, over the line limit (CRYPTOETL_CSV_MAX_LINE_BYTES); "
+        "only its first 200 bytes are kept"
+    )
+    assert fragment == huge[:200].decode()
+    assert body == GENERIC_HEADER + BITCOIN_ROW  # the raw store keeps the lines it read

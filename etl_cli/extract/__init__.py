@@ -66,7 +66,7 @@ def build_csv(settings: Settings, **_: object) -> Extractor:
     """Build the CSV extractor over CRYPTOETL_CSV_PATH (or --path); headers are checked before any write."""
     if settings.csv_path is None:
         raise ConfigError("--source csv needs --path FILE_OR_FOLDER (or CRYPTOETL_CSV_PATH)")
-    return CsvExtractor(settings.csv_path)
+    return CsvExtractor(settings.csv_path, max_line_bytes=settings.csv_max_line_bytes)
 
 
 SOURCES: dict[str, Callable[..., Extractor]] = {

@@ -62,8 +62,19 @@ class CsvChunk(RawPage):
     """The header line and some data lines of a CSV file, byte for byte, with where they sit in it."""
 
     file: Path
-    first_line: int  # the file's line number of the first data line
+    first_line: int  # the file's line number of the chunk's first line
     layout: CsvLayout  # read from the header once per file
+    # Lines over the size limit, numbered among the body's lines: skipped unread, rejected by the transform.
+    long_lines: tuple[LongLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class LongLine:
+    """A CSV line over the size limit: where it is, how long, and its first bytes."""
+
+    number: int
+    size: int
+    head: bytes
 
 
 @dataclass

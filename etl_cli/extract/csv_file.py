@@ -7,7 +7,9 @@ commits a chunk's rows with that state, so a killed run resumes after the last c
 bytes up to the offset are unchanged resumes there (a grown file loads only its new rows, an unchanged one
 nothing), and a rewritten file is read again from the start (stored rows are skipped).
 A last line without a line ending is left for the next run: a writer may still be appending to it, and a
-half-written price must never load. Fields may not contain line breaks.
+half-written price must never load. Fields may not contain line breaks. A line over the size limit
+(CRYPTOETL_CSV_MAX_LINE_BYTES) is read past in blocks, never held whole, and goes to the transform as a
+LongLine to reject; with chunks cut at CHUNK_BYTES too, memory follows the chunk size, never a file's lines.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from etl_cli.config import DEFAULT_CSV_MAX_LINE_BYTES
 from etl_cli.errors import ConfigError
-from etl_cli.extract.base import CsvChunk, HttpStats
+from etl_cli.extract.base import CsvChunk, HttpStats, LongLine
 from etl_cli.extract.csv_layout import CsvLayout, parse_header
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 5000
+# A chunk also ends once its lines reach this size, so that memory follows the chunk, not the file's lines.
+CHUNK_BYTES = 16 << 20
+LONG_LINE_HEAD = 200  # bytes of a line too long to load that its reject keeps
 _BLOCK = 1 << 20
 
 
@@ -33,12 +40,15 @@ class CsvExtractor:
 
     name = "csv"
 
-    def __init__(self, path: Path, chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(
+        self, path: Path, chunk_rows: int = CHUNK_ROWS, max_line_bytes: int = DEFAULT_CSV_MAX_LINE_BYTES
+    ) -> None:
         self.files = csv_files(path)
         self.chunk_rows = chunk_rows
+        self.max_line_bytes = max_line_bytes
         self.stats = HttpStats()
         # Every header is checked before anything is written, and parsed only here.
-        self.headers = {file: read_header(file) for file in self.files}
+        self.headers = {file: read_header(file, max_line_bytes) for file in self.files}
 
     def pages(self, state: Mapping[str, Any] | None = None) -> Iterator[CsvChunk]:
         """Yield each file's new lines in chunks, each carrying the progress it completes."""
@@ -48,23 +58,18 @@ class CsvExtractor:
 
     def _chunks(self, file: Path, progress: dict[str, Any]) -> Iterator[CsvChunk]:
         key = str(file.resolve())
-        digest, offset, line = _resume_point(file, progress.get(key))
-        if offset == file.stat().st_size and offset:
-            log.info("csv: %s unchanged since line %d, skipped", file.name, line - 1)
+        point = _resume_point(file, progress.get(key))
+        if point.offset == file.stat().st_size and point.offset:
+            log.info("csv: %s unchanged since line %d, skipped", file.name, point.line - 1)
             return
         header, layout = self.headers[file]
         with file.open("rb") as handle:
-            if offset == 0:
-                digest.update(header)
-                offset, line = len(header), 2
-            handle.seek(offset)
-            for lines in _batches(handle, self.chunk_rows):
-                first_line = line
-                for raw in lines:
-                    digest.update(raw)
-                offset += sum(map(len, lines))
-                line += len(lines)
-                progress[key] = {"offset": offset, "line": line, "sha256": digest.hexdigest()}
+            if point.offset == 0:
+                point.advance(header)
+            handle.seek(point.offset)
+            reader = _LineReader(handle, point, self.max_line_bytes)
+            for first_line, lines, long_lines in reader.chunks(self.chunk_rows):
+                progress[key] = point.state()
                 yield CsvChunk(
                     source=self.name,
                     url=file.resolve().as_uri(),
@@ -75,6 +80,7 @@ class CsvExtractor:
                     file=file,
                     first_line=first_line,
                     layout=layout,
+                    long_lines=tuple(long_lines),
                 )
 
 
@@ -90,21 +96,43 @@ def csv_files(path: Path) -> list[Path]:
     return [path]
 
 
-def read_header(file: Path) -> tuple[bytes, CsvLayout]:
+def read_header(file: Path, max_line_bytes: int = DEFAULT_CSV_MAX_LINE_BYTES) -> tuple[bytes, CsvLayout]:
     """A file's header line as read and its layout; a file with neither accepted header is refused."""
     with file.open("rb") as handle:
-        line = handle.readline()
+        line = handle.readline(max_line_bytes)
+    if len(line) == max_line_bytes and not line.endswith(b"\n"):
+        msg = f"{file}: the header line is longer than {max_line_bytes} bytes (CRYPTOETL_CSV_MAX_LINE_BYTES)"
+        raise ConfigError(msg)
     try:
         return line, parse_header(line)
     except ValueError as exc:
         raise ConfigError(f"{file}: {exc}") from None
 
 
-def _resume_point(file: Path, saved: Mapping[str, Any] | None) -> tuple[Any, int, int]:
+@dataclass
+class _ReadPoint:
+    """How far a file has been read: byte offset, next line number, SHA-256 of the bytes before the offset."""
+
+    digest: Any = field(default_factory=hashlib.sha256)
+    offset: int = 0
+    line: int = 1
+
+    def advance(self, line: bytes) -> None:
+        """Move past one complete line."""
+        self.digest.update(line)
+        self.offset += len(line)
+        self.line += 1
+
+    def state(self) -> dict[str, Any]:
+        """The checkpoint state a later run resumes from."""
+        return {"offset": self.offset, "line": self.line, "sha256": self.digest.hexdigest()}
+
+
+def _resume_point(file: Path, saved: Mapping[str, Any] | None) -> _ReadPoint:
     """Where to continue reading: after the saved offset if the bytes before it are unchanged, else at 0."""
-    digest = hashlib.sha256()
     if not saved or saved["offset"] > file.stat().st_size:
-        return digest, 0, 1
+        return _ReadPoint()
+    digest = hashlib.sha256()
     with file.open("rb") as handle:
         remaining = saved["offset"]
         while remaining:
@@ -113,22 +141,71 @@ def _resume_point(file: Path, saved: Mapping[str, Any] | None) -> tuple[Any, int
             remaining -= len(block)
     if digest.hexdigest() != saved["sha256"]:
         log.info("csv: %s changed before line %d, reading it again from the start", file.name, saved["line"])
-        return hashlib.sha256(), 0, 1
-    return digest, saved["offset"], saved["line"]
+        return _ReadPoint()
+    return _ReadPoint(digest, saved["offset"], saved["line"])
 
 
-def _batches(handle: BinaryIO, size: int) -> Iterator[list[bytes]]:
-    """Complete lines in batches of `size`; an unterminated last line is held back."""
-    batch: list[bytes] = []
-    for raw in handle:
-        if not raw.endswith(b"\n"):
-            log.warning(
-                "csv: %s ends in a line without a line ending; it waits for the next run", handle.name
-            )
-            break
-        batch.append(raw)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+class _LineReader:
+    """A file's complete lines from a read point, moving the point past each; none held beyond the limit."""
+
+    def __init__(self, handle: BinaryIO, point: _ReadPoint, max_line_bytes: int) -> None:
+        self.handle = handle
+        self.point = point
+        self.max_line_bytes = max_line_bytes
+
+    def chunks(self, rows: int) -> Iterator[tuple[int, list[bytes], list[LongLine]]]:
+        """Yield (first line number, lines, long lines skipped) per `rows` lines or CHUNK_BYTES bytes.
+
+        When a chunk is yielded, the read point stands right after its last line.
+        """
+        first, lines, long_lines, size = self.point.line, [], [], 0
+        for line in self._lines():
+            if isinstance(line, LongLine):
+                long_lines.append(line)
+            else:
+                lines.append(line)
+                size += len(line)
+            if self.point.line - first >= rows or size >= CHUNK_BYTES:
+                yield first, lines, long_lines
+                first, lines, long_lines, size = self.point.line, [], [], 0
+        if self.point.line > first:
+            yield first, lines, long_lines
+
+    def _lines(self) -> Iterator[bytes | LongLine]:
+        """Complete lines; a longer one than allowed comes as a LongLine; an unterminated last line waits."""
+        while True:
+            line = self.handle.readline(self.max_line_bytes)
+            if line.endswith(b"\n"):
+                self.point.advance(line)
+                yield line
+                continue
+            long_line = self._skip(line) if len(line) == self.max_line_bytes else None
+            if long_line is None:
+                if line:
+                    log.warning(
+                        "csv: %s ends in a line without a line ending; it waits for the next run",
+                        self.handle.name,
+                    )
+                return
+            yield long_line
+
+    def _skip(self, head: bytes) -> LongLine | None:
+        """Read past the rest of a line too long to load, block by block; None if the file ends first."""
+        digest, size, number = self.point.digest.copy(), len(head), self.point.line
+        digest.update(head)
+        block = head
+        while not block.endswith(b"\n"):
+            block = self.handle.readline(_BLOCK)
+            if not block:
+                return None
+            digest.update(block)
+            size += len(block)
+        self.point.digest, self.point.offset, self.point.line = digest, self.point.offset + size, number + 1
+        log.warning(
+            "csv: %s line %d has %d bytes, over the limit of %d: rejected",
+            self.handle.name,
+            number,
+            size,
+            self.max_line_bytes,
+        )
+        return LongLine(number, size, head[:LONG_LINE_HEAD])

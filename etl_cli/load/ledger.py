@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass
@@ -18,6 +19,8 @@ from etl_cli.schema.tables import etl_runs, rejected_records, source_checkpoints
 from etl_cli.transform.records import Reject
 
 ABANDONED_REASON = "the process running it ended before it finished (killed or crashed)"
+# What no text column can take: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoding exists).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -99,20 +102,32 @@ def record_counts(conn: Connection, run_id: int, counts: RunCounts) -> None:
 def record_rejects(
     conn: Connection, run_id: int, rejects: Sequence[tuple[int, Reject]], now: datetime
 ) -> None:
-    """Store (payload id, reject) pairs of a run."""
+    """Store (payload id, reject) pairs of a run; their texts come from sources, so any character must fit."""
     rows = [
         {
             "run_id": run_id,
             "source": reject.source,
-            "source_asset_id": reject.source_asset_id,
-            "reason": reject.reason,
-            "fragment": reject.fragment,
+            "source_asset_id": _source_asset_id(reject.source_asset_id),
+            "reason": _storable(reject.reason),
+            "fragment": _storable(reject.fragment),
             "payload_id": payload_id,
             "rejected_at": now,
         }
         for payload_id, reject in rejects
     ]
     insert_rows(conn, rejected_records, rows)
+
+
+def _storable(text: str) -> str:
+    r"""Text that any column takes: NUL and lone surrogates written as backslash escapes (\x00, \ud800)."""
+    return _UNSTORABLE.sub(lambda found: ascii(found[0])[1:-1], text)
+
+
+def _source_asset_id(value: str | None) -> str | None:
+    """A rejected record's id as far as its column holds it: the id may be why the record was rejected."""
+    if value is None:
+        return None
+    return _storable(value)[: rejected_records.c.source_asset_id.type.length]
 
 
 def save_checkpoint(

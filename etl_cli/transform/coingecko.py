@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from etl_cli.extract.base import JsonArrayPage
-from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
+from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text, ticker_symbol
 from etl_cli.transform.records import Normalized, Snapshot
 
 
@@ -20,7 +20,7 @@ class MarketRecord(ma.Schema):
         unknown = ma.EXCLUDE
 
     id = text(200, min_length=1, required=True)
-    symbol = text(64, min_length=1, required=True)
+    symbol = ticker_symbol()
     name = text(200, load_default=None, allow_none=True)
     current_price = Amount(required=True)
     market_cap = optional_amount()
@@ -44,7 +44,7 @@ def _snapshot(source: str, record: dict[str, Any]) -> Snapshot:
     return Snapshot(
         source=source,
         source_asset_id=record["id"],
-        symbol=record["symbol"].upper(),
+        symbol=record["symbol"],
         name=record["name"],
         observed_at=record["last_updated"].astimezone(UTC),
         price_usd=record["current_price"],

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from etl_cli.extract.base import JsonArrayPage
-from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text
+from etl_cli.transform.parse import Amount, normalize_json_array, optional_amount, text, ticker_symbol
 from etl_cli.transform.records import Normalized, Snapshot
 
 
@@ -40,7 +40,7 @@ class Ticker(ma.Schema):
         unknown = ma.EXCLUDE
 
     id = text(200, min_length=1, required=True)
-    symbol = text(64, min_length=1, required=True)
+    symbol = ticker_symbol()
     name = text(200, load_default=None, allow_none=True)
     rank = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
     # On the free plan circulating_supply is absent; max_supply is 0 (not null) when uncapped.
@@ -64,7 +64,7 @@ def _snapshot(source: str, record: dict[str, Any]) -> Snapshot:
     return Snapshot(
         source=source,
         source_asset_id=record["id"],
-        symbol=record["symbol"].upper(),
+        symbol=record["symbol"],
         name=record["name"],
         observed_at=record["last_updated"].astimezone(UTC),
         price_usd=usd["price"],

@@ -10,14 +10,22 @@ import csv
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from itertools import count
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from etl_cli.extract.base import CsvChunk
 from etl_cli.extract.csv_layout import GENERIC_COLUMNS, GENERIC_OPTIONAL
-from etl_cli.transform.parse import Amount, describe_invalid, optional_amount
+from etl_cli.transform.parse import (
+    Amount,
+    describe_invalid,
+    optional_amount,
+    readable,
+    text,
+    ticker_symbol,
+)
 from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 # A CSV id is `symbol-name`: symbol (64) and name kept within the 200 characters of source_asset_id.
@@ -49,8 +57,8 @@ class HistoricalRow(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    Name = fields.String(required=True, validate=validate.Length(min=1, max=NAME_MAX))
-    Symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    Name = text(NAME_MAX, min_length=1, required=True)
+    Symbol = ticker_symbol()
     Date = ObservedAt(required=True)
     Close = Amount(required=True)
     Volume = optional_amount()
@@ -63,13 +71,13 @@ class GenericRow(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    symbol = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(load_default=None, validate=validate.Length(max=NAME_MAX))
+    symbol = ticker_symbol()
+    name = text(NAME_MAX, load_default=None)
     price_usd = Amount(required=True)
     market_cap_usd = optional_amount()
     volume_24h_usd = optional_amount()
     observed_at = ObservedAt(required=True)
-    source_asset_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    source_asset_id = text(200, load_default=None)
 
 
 @dataclass(frozen=True)
@@ -107,12 +115,13 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
     keys = chunk.layout.columns
     _header, *lines = chunk.body.removesuffix(b"\n").split(b"\n")
     result = Normalized()
-    for line, raw in enumerate(lines, start=chunk.first_line):
-        text = raw.decode("utf-8", "replace").removesuffix("\r")
+    skipped = {long_line.number for long_line in chunk.long_lines}
+    numbers = (number for number in count(chunk.first_line) if number not in skipped)
+    for line, raw in zip(numbers, lines, strict=False):  # numbers never run out
+        text = readable(raw).removesuffix("\r")
         if not text.strip():
             continue  # a blank line
-        reason = _row_problem(raw)
-        row = next(csv.reader([text])) if reason is None else []
+        reason, row = _read_row(raw, text)
         if reason is None and len(row) != len(keys):
             reason = f"has {len(row)} fields, the header has {len(keys)}"
         if reason is None:
@@ -123,21 +132,32 @@ def normalize_csv(chunk: CsvChunk) -> Normalized:
             except ma.ValidationError as exc:
                 reason = describe_invalid(exc)
         result.rejects.append(Reject(chunk.source, None, f"{chunk.file.name} line {line}: {reason}", text))
+    for long_line in chunk.long_lines:
+        reason = (
+            f"{chunk.file.name} line {long_line.number}: {long_line.size} bytes, over the line limit "
+            f"(CRYPTOETL_CSV_MAX_LINE_BYTES); only its first {len(long_line.head)} bytes are kept"
+        )
+        result.rejects.append(Reject(chunk.source, None, reason, readable(long_line.head)))
     return result
 
 
-def _row_problem(raw: bytes) -> str | None:
-    """Why a raw line cannot be read as a row at all, if it cannot."""
+def _read_row(raw: bytes, text: str) -> tuple[str | None, list[str]]:
+    """A line's fields, or why the line cannot be read as a row at all."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"not UTF-8 (byte {exc.start} of the line)"
-    return "contains a NUL character" if b"\0" in raw else None
+        return f"not UTF-8 (byte {exc.start} of the line)", []
+    if b"\0" in raw:
+        return "contains a NUL character", []
+    try:
+        return None, next(csv.reader([text]))
+    except csv.Error as exc:  # a field over the csv module's size limit, a carriage return mid-field
+        return f"not a CSV row ({exc})", []
 
 
 def _snapshot(source: str, mapping: RowMapping, record: dict[str, Any]) -> Snapshot:
     value = {field: record.get(column) for field, column in mapping.fields.items()}
-    symbol = value["symbol"].strip().upper()
+    symbol = value["symbol"].strip()
     return Snapshot(
         source=source,
         source_asset_id=value.get("source_asset_id") or csv_asset_id(symbol, value["name"]),

@@ -30,15 +30,39 @@ class Amount(fields.Decimal):
 
 
 def text(max_length: int, min_length: int = 0, **kwargs: Any) -> fields.String:
-    """A string PostgreSQL can store (no NUL) of `min_length` to `max_length` characters."""
-    no_nul = validate.Regexp(r"^[^\x00]*\Z", error="contains a NUL character")
-    length = validate.Length(min=min_length or None, max=max_length)
-    return fields.String(validate=[length, no_nul], **kwargs)
+    """A string any database can store, of `min_length` to `max_length` characters."""
+    return fields.String(validate=_storable(max_length, min_length), **kwargs)
+
+
+class Symbol(fields.String):
+    """A ticker symbol, upper-cased as it is stored before its length is checked (ß upper-cases to SS)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).upper()
+
+
+def ticker_symbol(**kwargs: Any) -> Symbol:
+    """A required symbol of 1 to 64 characters once upper-cased, that any database can store."""
+    return Symbol(required=True, validate=_storable(64, 1), **kwargs)
+
+
+def _storable(max_length: int, min_length: int) -> list[validate.Validator]:
+    # PostgreSQL's TEXT refuses NUL; a lone surrogate (from a JSON "\ud800") has no UTF-8 encoding at all.
+    return [
+        validate.Length(min=min_length or None, max=max_length),
+        validate.Regexp(r"^[^\x00]*\Z", error="contains a NUL character"),
+        validate.Regexp(r"^[^\ud800-\udfff]*\Z", error="contains a lone surrogate, which is not text"),
+    ]
 
 
 def optional_amount() -> Amount:
     """An amount the record may leave out, null or empty."""
     return Amount(load_default=None, allow_none=True)
+
+
+def readable(data: bytes) -> str:
+    r"""Source bytes as text for a reject: UTF-8, each byte that is not UTF-8 shown as an escape (\xe9)."""
+    return data.decode("utf-8", "backslashreplace")
 
 
 def describe_invalid(error: ma.ValidationError) -> str:
@@ -69,7 +93,7 @@ def normalize_json_array(
     result = Normalized()
     if page.items is None:
         reason = f"page is not a JSON array: {page.problem}"
-        result.rejects.append(Reject(page.source, None, reason, page.body[:500].decode("utf-8", "replace")))
+        result.rejects.append(Reject(page.source, None, reason, readable(page.body[:500])))
         return result
     for item, text in page.items:
         try:

@@ -99,6 +99,15 @@ def test_one_asset_and_404(synthetic):
     assert "999" in body(synthetic.client.get("/assets/999"))["message"]
 
 
+@pytest.mark.parametrize("asset_id", [0, 2**31, 2**63, 2**64])
+def test_an_asset_id_no_integer_column_holds_is_a_404(synthetic, asset_id):
+    # SQLite cannot bind an integer beyond 64 bits: /assets/9223372036854775808 was a 500 there.
+    for url in (f"/assets/{asset_id}", f"/assets/{asset_id}/history"):
+        response = synthetic.client.get(url)
+        assert response.status_code == 404, url
+        assert set(body(response)) == {"code", "status", "message", "errors"}
+
+
 def test_history_raw_is_every_observation_oldest_first(synthetic):
     history = body(synthetic.client.get("/assets/5/history"))["data"]
     assert history["interval"] == "raw" and history["asset_id"] == 5

@@ -128,6 +128,16 @@ def test_time_without_offset_is_utc_and_other_offsets_convert(synthetic):
     assert answers[0] == answers[1] == answers[2]
 
 
+def test_rfc_3339_lower_case_t_and_z_are_accepted(synthetic):
+    # The document says date-time (RFC 3339), which allows them; they were a 400.
+    start = SYNTHETIC_START + 70 * SYNTHETIC_STEP
+    lower, upper = (
+        synthetic.client.get("/data", query_string={"from": start.strftime(spelling), "limit": 1000})
+        for spelling in ("%Y-%m-%dt%H:%M:%Sz", "%Y-%m-%dT%H:%M:%SZ")
+    )
+    assert lower.status_code == 200 and ids(lower) == ids(upper) and len(ids(lower)) == 5 * 48
+
+
 def test_filters_combine(synthetic):
     got = walk(synthetic.client, "/data?symbol=s5&source=coinpaprika&limit=7")
     expected = [r for r in synthetic.rows if r["symbol"].lower() == "s5" and r["source"] == "coinpaprika"]

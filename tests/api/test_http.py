@@ -6,6 +6,7 @@ import json
 import re
 from decimal import Decimal
 
+import jsonschema_rs
 import pytest
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
@@ -135,7 +136,7 @@ def test_openapi_document_validates_and_lists_every_endpoint(loaded):
     validate(spec)
     assert spec["openapi"] == "3.0.3"
     routes = {
-        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in loaded.app.url_map.iter_rules()
         if rule.endpoint.split(".")[0] in ("data", "assets", "stats", "health")
     }
@@ -175,3 +176,39 @@ def test_answers_match_their_documented_schema(loaded, url, schema):
     assert [error.message for error in validator.iter_errors(answer)] == []
     # The documented objects are closed: a renamed or extra key in an answer would fail above.
     assert list(validator.iter_errors({**answer, "renamed": 1}))
+
+
+def test_the_document_declares_the_limits_the_api_enforces(loaded):
+    spec = openapi(loaded.client)
+    data = {p["name"]: p for p in spec["paths"]["/data"]["get"]["parameters"]}
+    assert data["cursor"]["schema"]["minLength"] == 1  # an empty cursor is a 400, so the document says so
+    assert "must be later than `from`" in data["to"]["description"]
+    history = {p["name"]: p for p in spec["paths"]["/assets/{asset_id}/history"]["get"]["parameters"]}
+    assert "must be later than `from`" in history["to"]["description"]
+    for path in ("/assets/{asset_id}", "/assets/{asset_id}/history"):
+        (asset_id,) = spec["paths"][path]["parameters"]
+        assert asset_id["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    date_time = jsonschema_rs.validator_for({"type": "string", "format": "date-time"}, validate_formats=True)
+    for name in ("from", "to"):
+        example = data[name]["schema"]["example"]
+        assert date_time.is_valid(example)  # the example keeps to the format it illustrates
+        assert loaded.client.get("/data", query_string={name: example}).status_code == 200
+
+
+def test_patterns_mean_in_the_document_what_they_mean_to_the_api(loaded):
+    # JSON Schema reads patterns as ECMA-262 (jsonschema_rs does too): Python-only syntax such as \Z
+    # would make a client refuse what the API takes, or send what it refuses.
+    spec = openapi(loaded.client)
+    parameters = [p for path in spec["paths"].values() for p in path.get("get", {}).get("parameters", [])]
+    patterns = {p["name"]: p["schema"]["pattern"] for p in parameters if "pattern" in p["schema"]}
+    assert set(patterns) == {"symbol", "cursor"}
+    symbol = jsonschema_rs.validator_for({"type": "string", "pattern": patterns["symbol"]})
+    for text in ["btc", "Btc-2", "Z", "é", "bt\n", "btc\n", "b\x00c", "\x7f"]:
+        answer = loaded.client.get("/data", query_string={"symbol": text, "limit": 1})
+        assert (answer.status_code == 200) == symbol.is_valid(text), repr(text)
+    cursor = jsonschema_rs.validator_for({"type": "string", "pattern": patterns["cursor"], "minLength": 1})
+    real = body(loaded.client.get("/data?limit=1"))["pagination"]["next_cursor"]
+    assert cursor.is_valid(real)
+    for text in ["", "a=", "a b", "a/b", "a+b"]:
+        assert not cursor.is_valid(text)
+        assert loaded.client.get("/data", query_string={"cursor": text}).status_code == 400

@@ -1,8 +1,11 @@
+import hashlib
 import shutil
 
 import pytest
 
+import etl_cli.extract.csv_file as csv_file_module
 from etl_cli.errors import ConfigError
+from etl_cli.extract.base import LongLine
 from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.transform.csv_rows import normalize_csv
 from tests.samples import CSV_DIR
@@ -115,3 +118,66 @@ def test_a_bad_byte_near_the_top_rejects_its_row_as_anywhere_else(tmp_path):
     result = normalize_csv(chunk)
     assert [s.symbol for s in result.snapshots] == ["BTC"]
     assert [r.reason for r in result.rejects] == ["g.csv line 2: not UTF-8 (byte 7 of the line)"]
+
+
+def resume_state(path, offset: int, line: int) -> dict:
+    """The progress of a file read up to `offset`, computed straight from its bytes."""
+    sha = hashlib.sha256(path.read_bytes()[:offset]).hexdigest()
+    return {"offset": offset, "line": line, "sha256": sha}
+
+
+def long_line_file(tmp_path):
+    rows = [b"AAA,Alpha,1,,,2025-01-01\n", b"LNG," + b"x" * 300 + b",1,,,2025-01-01\n"]
+    rows += [b"BBB,Beta,2,,,2025-01-01\n", b"CCC,Gamma,3,,,2025-01-01\n"]
+    return csv_file(tmp_path, GENERIC_HEADER + b"".join(rows)), rows
+
+
+def test_a_line_over_the_limit_is_skipped_unread_and_rejected_with_its_first_bytes(tmp_path):
+    data, rows = long_line_file(tmp_path)
+    [chunk] = CsvExtractor(data, max_line_bytes=250).pages()
+    assert chunk.body == GENERIC_HEADER + rows[0] + rows[2] + rows[3]
+    assert chunk.long_lines == (LongLine(3, len(rows[1]), rows[1][:200]),)
+    assert chunk.state["files"][str(data.resolve())] == resume_state(data, data.stat().st_size, 6)
+    result = normalize_csv(chunk)
+    assert [s.symbol for s in result.snapshots] == ["AAA", "BBB", "CCC"]
+    [reject] = result.rejects
+    assert reject.reason == (
+        "g.csv line 3: 320 bytes, over the line limit (CRYPTOETL_CSV_MAX_LINE_BYTES); "
+        "only its first 200 bytes are kept"
+    )
+    assert reject.fragment == rows[1][:200].decode()
+
+
+def test_resuming_after_a_chunk_that_ended_with_a_long_line(tmp_path):
+    data, rows = long_line_file(tmp_path)
+    first, second = CsvExtractor(data, chunk_rows=2, max_line_bytes=250).pages()
+    offset = len(GENERIC_HEADER) + len(rows[0]) + len(rows[1])
+    assert first.state["files"][str(data.resolve())] == resume_state(data, offset, 4)
+    [resumed] = CsvExtractor(data, chunk_rows=2, max_line_bytes=250).pages(first.state)
+    assert (resumed.body, resumed.first_line, resumed.long_lines) == (second.body, 4, ())
+    assert [s.symbol for s in normalize_csv(resumed).snapshots] == ["BBB", "CCC"]
+    assert list(CsvExtractor(data, max_line_bytes=250).pages(second.state)) == []
+
+
+def test_a_long_last_line_without_a_line_ending_waits_like_any_other(tmp_path):
+    data = csv_file(tmp_path, GENERIC_HEADER + b"AAA,Alpha,1,,,2025-01-01\nLNG," + b"x" * 300)
+    [first] = CsvExtractor(data, max_line_bytes=250).pages()
+    assert first.long_lines == () and first.state["files"][str(data.resolve())]["line"] == 3
+    with data.open("ab") as handle:
+        handle.write(b",1,,,2025-01-01\n")
+    [second] = CsvExtractor(data, max_line_bytes=250).pages(first.state)
+    assert [(line.number, line.size) for line in second.long_lines] == [(3, 320)]
+
+
+def test_chunks_also_end_at_a_size_so_memory_follows_the_chunk(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_file_module, "CHUNK_BYTES", 60)
+    data, _ = long_line_file(tmp_path)
+    chunks = list(CsvExtractor(data, max_line_bytes=2500).pages())
+    assert [chunk.first_line for chunk in chunks] == [2, 4]  # 26 + 320 bytes, then 25 + 25
+    assert rows(chunks) == 3  # LNG is rejected: its name is too long
+
+
+def test_a_header_over_the_limit_refuses_the_file(tmp_path):
+    data = csv_file(tmp_path, GENERIC_HEADER + b"AAA,Alpha,1,,,2025-01-01\n")
+    with pytest.raises(ConfigError, match=r"g\.csv: the header line is longer than 20 bytes"):
+        CsvExtractor(data, max_line_bytes=20)

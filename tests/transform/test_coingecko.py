@@ -108,3 +108,18 @@ def test_a_nul_in_a_name_is_a_reject_not_a_database_failure():
     result = normalize(page([BITCOIN.replace('"name":"Bitcoin"', '"name":"Bit\\u0000coin"')]))
     assert result.snapshots == []
     assert result.rejects[0].reason == "name: contains a NUL character"
+
+
+@pytest.mark.parametrize("field", ["id", "symbol", "name"])
+def test_a_lone_surrogate_in_a_text_field_is_a_reject(field):
+    value = {"id": "bitcoin", "symbol": "btc", "name": "Bitcoin"}[field]
+    result = normalize(page([BITCOIN.replace(f'"{field}":"{value}"', f'"{field}":"\\ud83d{value}"')]))
+    assert result.snapshots == []
+    assert result.rejects[0].reason == f"{field}: contains a lone surrogate, which is not text"
+
+
+def test_symbols_are_checked_upper_case_as_they_are_stored():
+    # "ß" upper-cases to "SS": 40 of them are 80 characters stored, over the 64 a symbol may have.
+    result = normalize(page([BITCOIN.replace('"symbol":"btc"', '"symbol":"' + "ß" * 40 + '"')]))
+    assert result.rejects[0].reason == "symbol: Length must be between 1 and 64."
+    assert normalize(page([BITCOIN])).snapshots[0].symbol == "BTC"

@@ -133,3 +133,23 @@ def test_undecodable_nul_and_overlong_rows_are_rejects_not_failures():
         "coins.csv line 4: contains a NUL character",
         "coins.csv line 5: name: Longer than maximum length 120.",
     ]
+
+
+def test_a_symbol_too_long_once_upper_case_is_rejected():
+    body = f"{HISTORICAL_LINE}\n1,Strasse,{'ß' * 40},2015-02-26,1,1,1,1.2,5.9,3\n"
+    [reject] = chunk(body, name="coin_Strasse.csv").rejects
+    assert reject.reason == "coin_Strasse.csv line 2: Symbol: Length must be between 1 and 64."
+
+
+def test_a_row_the_csv_reader_cannot_read_is_rejected_not_a_failed_run():
+    body = (
+        "symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+        "CR,Car\rriage,1,,,2025-01-01\n"  # a carriage return inside an unquoted field
+        f"BIG,{'x' * 200_000},1,,,2025-01-01\n"  # a field over the csv module's 128 KiB limit
+        "BTC,Bitcoin,2,,,2025-01-01\n"
+    )
+    result = chunk(body)
+    assert [s.symbol for s in result.snapshots] == ["BTC"]
+    reasons = [r.reason for r in result.rejects]
+    assert reasons[0].startswith("coins.csv line 2: not a CSV row (new-line character seen in unquoted field")
+    assert reasons[1] == "coins.csv line 3: not a CSV row (field larger than field limit (131072))"
