@@ -20,17 +20,33 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.identity_cases
 
+from etl_cli.extract.base import JsonArrayPage, RawPage
+from etl_cli.load.assets import ensure_assets
 from etl_cli.load.engine import open_database
+from etl_cli.schema.reads import FACTS
 from etl_cli.schema.tables import asset_sources
+from etl_cli.transform import TRANSFORMS
 from etl_cli.transform.identity import KnownRecord, SourceRecord, resolve
-from tests.identity_cases import CASES, Case, Score, ground_truth, load_case, score
+from etl_cli.transform.records import Snapshot
+from tests.identity_cases import (
+    CASES,
+    Case,
+    Load,
+    Score,
+    cg,
+    cp,
+    gecko,
+    ground_truth,
+    load_case,
+    paprika,
+    score,
+)
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -123,29 +139,78 @@ def explain_ground_truth() -> None:
                         print(f"      {line}")
 
 
-def time_resolve(coins: int = 5000, repeat: int = 5) -> None:
-    """Resolve `coins` new CoinPaprika listings against as many CoinGecko ones, a tenth sharing a symbol."""
+def synthetic_pages(coins: int) -> tuple[Load, Load]:
+    """`coins` CoinGecko records and as many CoinPaprika tickers, a tenth of them sharing a symbol.
 
-    def listing(source: str, coin: str, name: str, i: int, supply: int) -> SourceRecord:
-        symbol = f"C{i % (coins - coins // 10)}"
-        return SourceRecord(source, coin, symbol, name, Decimal(i + 1), NOW, i, Decimal(1000 + i) * supply)
+    Every ticker has a candidate (the worst case for resolution): names and supplies agree, ids do not.
+    """
+    shared = coins - coins // 10
+    first = cg(
+        *(
+            gecko(
+                "bitcoin",
+                id=f"coin-{i}",
+                symbol=f"c{i % shared}",
+                name=f"Coin {i}",
+                circulating_supply=(1000 + i) * 1_000_003,
+            )
+            for i in range(coins)
+        )
+    )
+    second = cp(
+        *(
+            paprika(
+                "btc-bitcoin",
+                id=f"c{i}-coin-number-{i}",
+                symbol=f"C{i % shared}",
+                name=f"Coin {i} Token",
+                circulating_supply=(1000 + i) * 1_000_001,
+            )
+            for i in range(coins)
+        )
+    )
+    return first, second
 
-    known = [
-        KnownRecord(i, listing("coingecko", f"coin-{i}", f"Coin {i}", i, 1_000_003)) for i in range(coins)
-    ]
-    new = [
-        listing("coinpaprika", f"c{i}-coin-number-{i}", f"Coin {i} Token", i, 1_000_001) for i in range(coins)
-    ]
+
+def snapshots(load: Load) -> list[Snapshot]:
+    """A page's snapshots, through the source's real transform."""
+    return TRANSFORMS[load.source](
+        JsonArrayPage.parse(RawPage(load.source, "u", 200, NOW, load.body))
+    ).snapshots
+
+
+def listing(snapshot: Snapshot) -> SourceRecord:
+    """What identity compares of a snapshot."""
+    facts = {fact: getattr(snapshot, fact) for fact in FACTS}
+    return SourceRecord(snapshot.source, snapshot.source_asset_id, snapshot.symbol, snapshot.name, **facts)
+
+
+def time_resolve(first: Load, second: Load, repeat: int = 5) -> None:
+    """CPU time of resolve() alone: the second page's listings against the first's, all linked."""
+    known = [KnownRecord(i, listing(s)) for i, s in enumerate(snapshots(first))]
+    new = [listing(s) for s in snapshots(second)]
     took = []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started = time.process_time()
         decided = resolve(new, known, {})
-        took.append(time.perf_counter() - started)
+        took.append(time.process_time() - started)
     placed = sum(d.asset_id is not None for d in decided.values())
     print(
-        f"\nresolve: {coins} new listings against {coins} known, {placed} placed: "
+        f"\nresolve: {len(new)} new listings against {len(known)} known, {placed} placed: CPU "
         f"best {min(took):.3f} s, median {statistics.median(took):.3f} s of {repeat}"
     )
+
+
+def time_load(admin_url: str, first: Load, second: Load) -> None:
+    """Wall time of ensure_assets (lookups, resolve, inserts) for the second page, on each database."""
+    for database, engine in engines(admin_url):
+        load_case(engine, (first,))
+        new = snapshots(second)
+        with engine.begin() as conn:
+            started = time.perf_counter()
+            ensure_assets(conn, new, NOW, {})
+            took = time.perf_counter() - started
+        print(f"{database}: ensure_assets for {len(new)} new listings, each with a candidate: {took:.3f} s")
 
 
 def main() -> None:
@@ -154,7 +219,9 @@ def main() -> None:
     args = parser.parse_args()
     print_scores(evaluate([ground_truth(), *CASES], args.postgres))
     explain_ground_truth()
-    time_resolve()
+    pages = synthetic_pages(5000)
+    time_resolve(*pages)
+    time_load(args.postgres, *pages)
 
 
 if __name__ == "__main__":

@@ -216,6 +216,18 @@ CASES = [
     ),
     Case(
         "renamed",
+        "BNB / BNB,Binance Coin (CSV)",
+        (
+            cg(GECKO["binancecoin"]),
+            csv_load(
+                "symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n"
+                "BNB,Binance Coin,612.5,,,2025-02-08\n"
+            ),
+        ),
+        same=((G("binancecoin"), C("bnb-binance-coin")),),
+    ),
+    Case(
+        "renamed",
         "Theta Network / THETA (the ticker as its name)",
         (cg(GECKO["theta-token"]), cp(paprika("theta-theta-token", id="theta-theta", circulating_supply=0))),
         same=((G("theta-token"), P("theta-theta")),),

@@ -20,9 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from etl_cli.transform.evidence import Finding, compare, profile
+from etl_cli.transform.evidence import Finding, Profile, compare, profile
 
 Key = tuple[str, str]  # (source, source asset id)
 AliasMap = Mapping[Key, str]  # member -> group (its CoinGecko id)
@@ -54,7 +55,7 @@ class SourceRecord:
     total_supply: Decimal | None = None
     max_supply: Decimal | None = None
 
-    @property
+    @cached_property
     def key(self) -> Key:
         """(source, source asset id)."""
         return self.source, self.source_asset_id
@@ -140,7 +141,7 @@ class Candidates:
         for r in new:
             self.by_symbol[r.symbol.upper()].append((None, r))
         self.fed = {(asset_id, r.source) for asset_id, records in self.by_asset.items() for r in records}
-        self.profiles = {r.key: profile(r) for r in (*new, *(k.record for k in known))}
+        self.profiles: dict[Key, Profile] = {}  # read when first compared: most listings never are
 
     def choose(self, record: SourceRecord) -> Decision:
         """Apply the alias map, then weigh the evidence against each candidate asset."""
@@ -172,13 +173,23 @@ class Candidates:
 
     def weigh(self, record: SourceRecord, asset_id: int) -> Verdict:
         """The evidence that `record` is, and is not, the coin of `asset_id`."""
-        mine = self.profiles[record.key]
-        comparisons = [compare(mine, self.profiles[r.key]) for r in self.by_asset[asset_id]]
-        agreements = tuple(dict.fromkeys(f for c in comparisons for f in c.agreements))
-        vetoes = tuple(dict.fromkeys(f for c in comparisons for f in c.vetoes)) + self._alias_veto(
-            record, asset_id
-        )
-        return Verdict(asset_id, agreements, vetoes)
+        mine = self.profile(record)
+        records = self.by_asset[asset_id]
+        if len(records) == 1:
+            agreements, vetoes = compare(mine, self.profile(records[0]))
+        else:
+            comparisons = [compare(mine, self.profile(r)) for r in records]
+            agreements = tuple(dict.fromkeys(f for c in comparisons for f in c.agreements))
+            vetoes = tuple(dict.fromkeys(f for c in comparisons for f in c.vetoes))
+        return Verdict(asset_id, agreements, vetoes + self._alias_veto(record, asset_id))
+
+    def profile(self, record: SourceRecord) -> Profile:
+        """The listing's identity facts, read once."""
+        key = record.key
+        found = self.profiles.get(key)
+        if found is None:
+            found = self.profiles[key] = profile(record)
+        return found
 
     def _assets_sharing_symbol(self, record: SourceRecord) -> list[int]:
         """Assets with a listing of this symbol from another source, not yet fed by this one."""
@@ -205,7 +216,7 @@ class Candidates:
 
     def _alias_veto(self, record: SourceRecord, asset_id: int) -> tuple[Finding, ...]:
         group = group_of(record.key, self.aliases)
-        if group is None:
+        if group is None or not self.aliases:  # without aliases only CoinGecko listings have a group
             return ()
         groups = (group_of(r.key, self.aliases) for r in self.by_asset[asset_id])
         others = sorted({g for g in groups if g is not None and g != group})

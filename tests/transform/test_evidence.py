@@ -17,7 +17,11 @@ def listing(source, coin, symbol, name):
             set(),
         ),
         (listing("coingecko", "sonic-3", "S", "Sonic (prev. FTM)"), {"sonic", "ftm"}, set()),
-        (listing("coingecko", "flare-networks", "FLR", "Flare Network"), {"flare", "flare networks"}, set()),
+        (
+            listing("coingecko", "flare-networks", "FLR", "Flare Network"),
+            {"flare", "flare networks"},
+            set(),
+        ),
         (listing("coinpaprika", "ton-toncoin", "TON", "Toncoin (TON)"), {"toncoin"}, set()),
         (
             listing("coinpaprika", "usdc-usd-coin-wormhole", "USDC", "USD Coin (Wormhole)"),
@@ -51,7 +55,11 @@ def listing(source, coin, symbol, name):
             {"jupiter", "jupiter exchange solana"},
             set(),
         ),
-        (listing("coinpaprika", "beam-beam-eth", "BEAM", "Beam Token"), {"beam", "beam eth"}, set()),
+        (
+            listing("coinpaprika", "beam-beam-eth", "BEAM", "Beam Token"),
+            {"beam", "beam eth"},
+            set(),
+        ),
         (listing("coingecko", "wormhole", "W", "Wormhole"), {"wormhole"}, {"wormhole"}),
         (listing("coingecko", "pokemon", "PKM", "Pokémon"), {"pokemon"}, set()),
     ],
