@@ -121,15 +121,17 @@ def C(coin: str) -> Key:  # noqa: N802
     return ("csv", coin)
 
 
-def load_case(engine: sa.Engine, loads: tuple[Load, ...], aliases: AliasMap | None = None) -> dict[Key, int]:
-    """Load the pages in order, one transaction each; return every listing's asset."""
+def load_case(
+    engine: sa.Engine, loads: tuple[Load, ...], aliases: AliasMap | None = None, now: datetime = NOW
+) -> dict[Key, int]:
+    """Load the pages in order, one transaction each, as runs at `now`; return every listing's asset."""
     for number, load in enumerate(loads):
         with engine.begin() as conn:
-            run_id = ledger.start_run(conn, load.source, NOW)
+            run_id = ledger.start_run(conn, load.source, now)
             raw = _page(load, number)
             payload_id = store_page(conn, raw, run_id)
             snapshots = [(payload_id, s) for s in TRANSFORMS[load.source](raw).snapshots]
-            insert_snapshots(conn, snapshots, run_id, NOW, aliases or {})
+            insert_snapshots(conn, snapshots, run_id, now, aliases or {})
     return owners(engine)
 
 

@@ -85,7 +85,9 @@ def _record(snapshot: Snapshot) -> SourceRecord:
 def _candidates(conn: Connection, new: Sequence[SourceRecord], aliases: AliasMap) -> list[KnownRecord]:
     """Linked listings that could be the same coin (same symbol, or in the same alias group), with facts."""
     groups = {aliases[r.key] for r in new if r.key in aliases}
-    members = [key for key, group in aliases.items() if group in groups]
+    members = sorted(
+        {*(key for key, group in aliases.items() if group in groups), *(("coingecko", g) for g in groups)}
+    )
     rows = listing_facts(conn, symbols=sorted({r.symbol for r in new}), keys=members)
     return [KnownRecord.from_row(row) for row in rows]
 

@@ -37,7 +37,8 @@ def apply_aliases(conn: Connection, aliases: AliasMap, now: datetime) -> list[in
     """
     if not aliases:
         return []
-    links = _links_touched(conn, list(aliases))
+    # Each group's CoinGecko listing belongs to it whether or not the map lists it.
+    links = _links_touched(conn, sorted({*aliases, *(("coingecko", g) for g in aliases.values())}))
     groups = {key: group for key in links if (group := group_of(key, aliases)) is not None}
     by_asset: dict[int, dict[str, list[Key]]] = defaultdict(lambda: defaultdict(list))
     for key, group in sorted(groups.items()):

@@ -1,6 +1,6 @@
 """The read queries that the CLI and the API share: runs, per-source totals, listings and why they are one.
 
-Also what identity weighs from each listing, and where a retired asset went.
+Also what identity weighs from each listing.
 
 Writers live in etl_cli/load; everything here only SELECTs, so the read-only API may import it.
 """
@@ -179,11 +179,6 @@ def listing_facts(
         )
         found.update({(r.source, r.source_asset_id): r for r in conn.execute(query.where(where))})
     return [found[key] for key in sorted(found)]
-
-
-def survivor(conn: Connection, asset_id: int) -> int | None:
-    """The asset a retired asset was merged into, or None if it was not retired (or does not exist)."""
-    return conn.scalar(sa.select(assets.c.merged_into).where(assets.c.asset_id == asset_id))
 
 
 def _with_newest_snapshot() -> sa.Join:

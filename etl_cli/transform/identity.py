@@ -4,10 +4,11 @@
 2. Otherwise the rules weigh evidence (etl_cli.transform.evidence). A candidate is a linked listing of another
    source with the same symbol and at least one strong agreement: an id equal ignoring separators, names equal
    once the words that carry no identity are dropped, one name a whole-word prefix of the other, supplies
-   within 3%. A candidate with any strong disagreement is set aside: a bridge, wrapper or chain marker on one
-   side only, prices more than 5% apart within the same hour, supplies ten times apart, or an alias group
-   that says another coin. The listing joins the one candidate left, provided no other listing of its own
-   source would join it too; anything else leaves it on an asset of its own.
+   within 3%. A candidate with any strong disagreement is set aside: a bridge, wrapper or peg marker (or a
+   qualifying parenthesis) on one side only, prices more than 5% apart within the same hour, supplies ten
+   times apart, or an alias group that says another coin. The listing joins the one candidate left, provided
+   no other listing of its own source fits it as well (an id agreement beats a name); anything else leaves it
+   on an asset of its own.
 A CoinPaprika id whose prefix is not its symbol (`bttc-bittorrent-chain` for BTT) names another listing than
 its name suggests: only an id agreement places it. Two ids of one source never share an asset unless the
 alias map says so: precision beats recall, and a missed match is one alias line away.
@@ -134,8 +135,9 @@ class Candidates:
         self.by_asset: dict[int, list[SourceRecord]] = defaultdict(list)
         self.by_symbol: dict[str, list[tuple[int | None, SourceRecord]]] = defaultdict(list)
         for k in known:
-            if k.record.key in aliases:
-                self.by_group[aliases[k.record.key]].append(k)
+            group = group_of(k.record.key, aliases)
+            if group is not None:
+                self.by_group[group].append(k)
             self.by_asset[k.asset_id].append(k.record)
             self.by_symbol[k.record.symbol.upper()].append((k.asset_id, k.record))
         for r in new:
@@ -222,5 +224,4 @@ class Candidates:
         others = sorted({g for g in groups if g is not None and g != group})
         if not others:
             return ()
-        said = f"the alias map makes this {group}, the asset {', '.join(others)}"
-        return (Finding("alias", said),)
+        return (Finding("alias", "the alias map makes this {}, the asset {}", (group, ", ".join(others))),)

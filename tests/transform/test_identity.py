@@ -196,6 +196,14 @@ def test_the_alias_map_wins_over_the_rules_and_its_groups_keep_coins_apart():
     assert one(paprika("btc-bitcoin", "BTC", "Bitcoin"), [gecko("bitcoin", "BTC", "Bitcoin")], apart) is None
 
 
+def test_a_coingecko_listing_is_the_coin_of_its_id_without_an_alias_line_of_its_own():
+    only_paprika = {("coinpaprika", "ftm-fantom"): "sonic-3"}
+    decision = decide(
+        paprika("ftm-fantom", "FTM", "Fantom"), [gecko("sonic-3", "S", "Sonic (prev. FTM)")], only_paprika
+    )
+    assert (decision.asset_id, decision.rule) == (1, "alias")
+
+
 def test_two_new_ids_of_one_source_never_share_an_asset():
     known = [KnownRecord(7, gecko("bitcoin", "BTC", "Bitcoin"))]
     new = [paprika("btc-bitcoin", "BTC", "Bitcoin"), paprika("btc-bitcoin-2", "BTC", "Bitcoin")]
