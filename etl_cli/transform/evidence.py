@@ -2,8 +2,8 @@
 
 A listing's identity facts are read once into a `Profile`: its labels (the name with the words that carry no
 identity dropped, a former name in parentheses, the id read as words), its ids, its markers (words that say
-it is a bridged, wrapped or chain-specific copy of a coin) and its supplies. `compare` turns two profiles into
-agreements and disagreements, each with a line a person can read.
+it is a bridged, wrapped, pegged or otherwise qualified copy of a coin) and its supplies. `compare` turns two
+profiles into agreements and disagreements, each with a line a person can read.
 """
 
 from __future__ import annotations
@@ -89,11 +89,6 @@ class Comparison(NamedTuple):
 
     agreements: tuple[Finding, ...]
     vetoes: tuple[Finding, ...]
-
-    @property
-    def accepts(self) -> bool:
-        """At least one strong agreement and no strong disagreement."""
-        return bool(self.agreements) and not self.vetoes
 
 
 class Profile(NamedTuple):
