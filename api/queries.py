@@ -128,16 +128,21 @@ def _bound(conn: Connection, sort: Sort, value: Any) -> sa.ColumnElement[Any]:
 
 
 def asset_page(conn: Connection, symbol: str | None, limit: int, offset: int) -> list[Row[Any]]:
-    """Canonical assets in asset_id order, optionally those whose symbol matches (any case)."""
-    query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).order_by(assets.c.asset_id)
+    """Live canonical assets (none a merge retired) by asset_id, optionally of one symbol (any case)."""
+    query = (
+        sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name)
+        .where(assets.c.merged_into.is_(None))
+        .order_by(assets.c.asset_id)
+    )
     if symbol is not None:
         query = query.where(assets.c.symbol == symbol.upper())
     return list(conn.execute(query.limit(limit).offset(offset)))
 
 
 def asset(conn: Connection, asset_id: int) -> Row[Any] | None:
-    """One canonical asset."""
-    query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).where(assets.c.asset_id == asset_id)
+    """One canonical asset, with the asset it was merged into if a merge retired it."""
+    columns = (assets.c.asset_id, assets.c.symbol, assets.c.name, assets.c.merged_into)
+    query = sa.select(*columns).where(assets.c.asset_id == asset_id)
     return conn.execute(query).first()
 
 

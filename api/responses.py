@@ -83,6 +83,21 @@ class ListingSchema(ResponseSchema):
     source_asset_id = fields.String(required=True)
     price_usd = _exact("Newest price in USD from this source")
     observed_at = fields.AwareDateTime(required=True, allow_none=True)
+    rule = fields.String(
+        required=True,
+        metadata={
+            "description": "Why this listing is on this asset: the identity rule that put it here (alias, "
+            "id, name, prefix, supply), new (it created the asset), merge or split (a correction moved it), "
+            "unrecorded (linked before rules were recorded)"
+        },
+    )
+    evidence = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "The reasons, one line each: what agreed, what was set aside, what moved it"
+        },
+    )
 
 
 class AssetSchema(ResponseSchema):
@@ -100,6 +115,15 @@ class AssetPageSchema(ResponseSchema):
     data = fields.List(fields.Nested(AssetSchema), required=True)
     pagination = fields.Nested(PaginationSchema, required=True)
     links = fields.Nested(LinksSchema, required=True)
+
+
+class MovedAssetSchema(ResponseSchema):
+    """The answer for an asset id that a merge retired: where its listings and history are now."""
+
+    asset_id = fields.Integer(required=True, metadata={"description": "The retired id asked for"})
+    merged_into = fields.Integer(required=True, metadata={"description": "The asset it was merged into"})
+    location = fields.String(required=True, metadata={"description": "The same request for the survivor"})
+    message = fields.String(required=True)
 
 
 class AssetEnvelopeSchema(ResponseSchema):

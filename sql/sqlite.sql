@@ -132,7 +132,33 @@ CREATE TABLE source_checkpoints (
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING version_num;
 
--- Running upgrade 0001 -> 0005
+-- Running upgrade 0001 -> 0002
+
+ALTER TABLE assets ADD COLUMN merged_into INTEGER;
+
+ALTER TABLE asset_sources ADD COLUMN rule VARCHAR(16) DEFAULT 'unrecorded' NOT NULL;
+
+ALTER TABLE asset_sources ADD COLUMN evidence TEXT;
+
+UPDATE asset_sources SET rule = 'new' WHERE EXISTS (SELECT 1 FROM assets WHERE assets.asset_id = asset_sources.asset_id AND assets.origin_source = asset_sources.source AND assets.origin_source_asset_id = asset_sources.source_asset_id);
+
+CREATE TABLE asset_corrections (
+    correction_id INTEGER NOT NULL,
+    kind VARCHAR(8) NOT NULL,
+    from_asset_id INTEGER NOT NULL,
+    to_asset_id INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    links TEXT NOT NULL,
+    corrected_at DATETIME NOT NULL,
+    PRIMARY KEY (correction_id),
+    CONSTRAINT ck_asset_corrections_kind CHECK (kind IN ('merge', 'split')),
+    FOREIGN KEY(from_asset_id) REFERENCES assets (asset_id),
+    FOREIGN KEY(to_asset_id) REFERENCES assets (asset_id)
+);
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
+-- Running upgrade 0002 -> 0003
 
 ALTER TABLE etl_runs ADD COLUMN kind VARCHAR(16) DEFAULT 'run' NOT NULL CONSTRAINT ck_etl_runs_kind CHECK (kind IN ('run', 'backfill', 'replay'));
 
@@ -149,5 +175,5 @@ CREATE TABLE backfill_ranges (
     FOREIGN KEY(run_id) REFERENCES etl_runs (run_id)
 );
 
-UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0001';
+UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
 

@@ -96,8 +96,11 @@ def replay_dir(tmp_path: Path, tickers: list[str]) -> Path:
 def test_different_coins_sharing_a_symbol_stay_two_assets(engine, settings, tmp_path):
     tickers = records(COINPAPRIKA_TICKERS.read_bytes())
     uniswap = next(t for t in tickers if '"id":"uni-uniswap"' in t)
-    unicorn = uniswap.replace('"id":"uni-uniswap"', '"id":"uni-unicorn"').replace(
-        '"name":"Uniswap"', '"name":"Unicorn"'
+    # Another coin has its own supply: a copy of Uniswap's numbers under a new name would be Uniswap renamed.
+    unicorn = (
+        uniswap.replace('"id":"uni-uniswap"', '"id":"uni-unicorn"')
+        .replace('"name":"Uniswap"', '"name":"Unicorn"')
+        .replace('"circulating_supply":600294743', '"circulating_supply":31415926535')
     )
     bitcoin = next(t for t in tickers if '"id":"btc-bitcoin"' in t)
     # Same name and symbol, seen in the same hour as CoinGecko's bitcoin, but 30% cheaper: another coin.

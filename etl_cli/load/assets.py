@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -9,24 +10,22 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl_cli.load.bulk import insert_rows
-from etl_cli.schema.tables import asset_sources, assets, market_snapshots
+from etl_cli.load.merges import apply_aliases, lock_identity
+from etl_cli.schema.reads import FACTS, IN_LIST_SIZE, listing_facts
+from etl_cli.schema.tables import asset_sources, assets
 from etl_cli.transform.identity import AliasMap, Key, KnownRecord, SourceRecord, resolve
 from etl_cli.transform.records import Snapshot
-
-# Ids per IN (...) lookup: far below SQLite's bound-variable limit, small enough for a quick plan.
-IN_LIST_SIZE = 500
-# Held until the loading transaction ends, so two sources never resolve identity against each other's
-# uncommitted links (each would miss the other's coins and split them into two assets for good).
-IDENTITY_LOCK_KEY = 7_428_120_552
 
 
 def ensure_assets(
     conn: Connection, snapshots: Iterable[Snapshot], now: datetime, aliases: AliasMap
 ) -> dict[Key, int]:
-    """Map each (source, source asset id) to its canonical asset; ids seen before keep their asset forever."""
-    if conn.dialect.name == "postgresql":
-        # SQLite needs nothing: its BEGIN IMMEDIATE already makes loads take turns.
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": IDENTITY_LOCK_KEY})
+    """Map each (source, source asset id) to its canonical asset, recording why each new link was made.
+
+    First the alias map's corrections: assets it says are one coin merge, an asset it says is two splits.
+    """
+    lock_identity(conn)
+    apply_aliases(conn, aliases, now)
     latest: dict[Key, Snapshot] = {}
     for snapshot in snapshots:
         key = (snapshot.source, snapshot.source_asset_id)
@@ -37,7 +36,7 @@ def ensure_assets(
     if not missing:
         return known
     decided = resolve(missing, _candidates(conn, missing, aliases), aliases)
-    loners = [record for record in missing if decided[record.key] is None]
+    loners = [record for record in missing if decided[record.key].asset_id is None]
     insert_rows(
         conn,
         assets,
@@ -55,7 +54,7 @@ def ensure_assets(
     created = _asset_ids(
         conn, assets.c.origin_source, assets.c.origin_source_asset_id, [r.key for r in loners]
     )
-    links = {r.key: decided[r.key] or created[r.key] for r in missing}
+    links = {r.key: decided[r.key].asset_id or created[r.key] for r in missing}
     rows = [
         {
             "source": r.source,
@@ -64,11 +63,13 @@ def ensure_assets(
             "symbol": r.symbol,
             "name": r.name,
             "first_seen_at": now,
+            "rule": decided[r.key].rule,
+            "evidence": json.dumps(list(decided[r.key].evidence)),
         }
         for r in missing
     ]
     insert_rows(conn, asset_sources, rows, ["source", "source_asset_id"])
-    return {**known, **links}  # type: ignore[dict-item]
+    return {**known, **links}
 
 
 def _record(snapshot: Snapshot) -> SourceRecord:
@@ -77,60 +78,18 @@ def _record(snapshot: Snapshot) -> SourceRecord:
         snapshot.source_asset_id,
         snapshot.symbol,
         snapshot.name,
-        snapshot.price_usd,
-        snapshot.observed_at,
+        **{fact: getattr(snapshot, fact) for fact in FACTS},
     )
 
 
 def _candidates(conn: Connection, new: Sequence[SourceRecord], aliases: AliasMap) -> list[KnownRecord]:
-    """Linked records that could be the same coin: same symbol, or in the same alias group."""
+    """Linked listings that could be the same coin (same symbol, or in the same alias group), with facts."""
     groups = {aliases[r.key] for r in new if r.key in aliases}
-    members = [key for key, group in aliases.items() if group in groups]
-    symbols = sorted({r.symbol for r in new})
-    links = asset_sources.c
-    rows: dict[Key, sa.Row] = {}
-    for start in range(0, max(len(symbols), len(members)), IN_LIST_SIZE):
-        where = sa.or_(
-            links.symbol.in_(symbols[start : start + IN_LIST_SIZE]),
-            sa.tuple_(links.source, links.source_asset_id).in_(members[start : start + IN_LIST_SIZE]),
-        )
-        query = sa.select(links.asset_id, links.source, links.source_asset_id, links.symbol, links.name)
-        rows.update({(row.source, row.source_asset_id): row for row in conn.execute(query.where(where))})
-    prices = _latest_prices(conn, list(rows))
-    return [
-        KnownRecord(
-            row.asset_id,
-            SourceRecord(
-                row.source, row.source_asset_id, row.symbol, row.name, *prices.get(key, (None, None))
-            ),
-        )
-        for key, row in sorted(rows.items())
-    ]
-
-
-def _latest_prices(conn: Connection, keys: Sequence[Key]) -> dict[Key, tuple]:
-    """The newest (price, observed_at) of each linked record, for the same-hour price veto."""
-    s = market_snapshots.c
-    found: dict[Key, tuple] = {}
-    for start in range(0, len(keys), IN_LIST_SIZE):
-        newest = (
-            sa.select(s.source, s.source_asset_id, sa.func.max(s.observed_at).label("observed_at"))
-            .where(sa.tuple_(s.source, s.source_asset_id).in_(keys[start : start + IN_LIST_SIZE]))
-            .group_by(s.source, s.source_asset_id)
-            .subquery()
-        )
-        query = sa.select(s.source, s.source_asset_id, s.price_usd, s.observed_at).join(
-            newest,
-            sa.and_(
-                s.source == newest.c.source,
-                s.source_asset_id == newest.c.source_asset_id,
-                s.observed_at == newest.c.observed_at,
-            ),
-        )
-        found.update(
-            {(r.source, r.source_asset_id): (r.price_usd, r.observed_at) for r in conn.execute(query)}
-        )
-    return found
+    members = sorted(
+        {*(key for key, group in aliases.items() if group in groups), *(("coingecko", g) for g in groups)}
+    )
+    rows = listing_facts(conn, symbols=sorted({r.symbol for r in new}), keys=members)
+    return [KnownRecord.from_row(row) for row in rows]
 
 
 def _asset_ids(

@@ -1,10 +1,13 @@
-"""The read queries that the CLI and the API share: the ledger's runs, per-source totals, the newest listings.
+"""The read queries that the CLI and the API share: runs, per-source totals, listings and why they are one.
+
+Also what identity weighs from each listing.
 
 Writers live in etl_cli/load; everything here only SELECTs, so the read-only API may import it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -20,6 +23,10 @@ FAILED = ("failed", "abandoned")
 # The kinds of ledger row. Only runs (`cryptoetl run`, the scheduler) say how a source's schedule is doing: a
 # backfill or a replay that succeeds must not hide a schedule that fails.
 RUN, BACKFILL, REPLAY = "run", "backfill", "replay"
+# What identity weighs from a listing's newest snapshot, besides its symbol and name.
+FACTS = ("price_usd", "observed_at", "market_cap_rank", "circulating_supply", "total_supply", "max_supply")
+# Values per IN (...) lookup: far below SQLite's bound-variable limit, small enough for a quick plan.
+IN_LIST_SIZE = 500
 # Built once: a new alias per call costs more than the query.
 _newer = market_snapshots.alias("newer")
 
@@ -127,30 +134,22 @@ def checkpoints(conn: Connection) -> list[Row[Any]]:
 def latest_listings(conn: Connection, asset_ids: Sequence[int] | None = None) -> list[Row[Any]]:
     """Every listing (source id) of these assets, or of all, with its newest snapshot's price and time.
 
-    Rows of (asset_id, source, source_asset_id, price_usd, observed_at) in asset and source order; price and
-    time are None for a listing with no snapshot. Each listing's newest snapshot is one probe of the
-    (source, source_asset_id, observed_at) key: the history is never scanned.
+    Rows of (asset_id, source, source_asset_id, rule, evidence, price_usd, observed_at) in asset and source
+    order; price and time are None for a listing with no snapshot. Each listing's newest snapshot is one probe
+    of the (source, source_asset_id, observed_at) key: the history is never scanned.
     """
-    links = asset_sources.c
-    newest = (
-        sa.select(sa.func.max(_newer.c.observed_at))
-        .where(_newer.c.source == links.source, _newer.c.source_asset_id == links.source_asset_id)
-        .scalar_subquery()
-    )
-    snapshot = market_snapshots.c
-    joined = asset_sources.outerjoin(
-        market_snapshots,
-        sa.and_(
-            snapshot.source == links.source,
-            snapshot.source_asset_id == links.source_asset_id,
-            snapshot.observed_at == newest,
-        ),
-    )
+    links, snapshot = asset_sources.c, market_snapshots.c
     query = (
         sa.select(
-            links.asset_id, links.source, links.source_asset_id, snapshot.price_usd, snapshot.observed_at
+            links.asset_id,
+            links.source,
+            links.source_asset_id,
+            links.rule,
+            links.evidence,
+            snapshot.price_usd,
+            snapshot.observed_at,
         )
-        .select_from(joined)
+        .select_from(_with_newest_snapshot())
         .order_by(links.asset_id, links.source, links.source_asset_id)
     )
     if asset_ids is not None:
@@ -160,14 +159,67 @@ def latest_listings(conn: Connection, asset_ids: Sequence[int] | None = None) ->
     return list(conn.execute(query))
 
 
+def listing_facts(
+    conn: Connection,
+    *,
+    symbols: Sequence[str] = (),
+    keys: Sequence[tuple[str, str]] = (),
+    every: bool = False,
+) -> list[Row[Any]]:
+    """Listings of these symbols or (source, source asset id) keys (or `every` one) with what identity weighs.
+
+    Rows of (asset_id, source, source_asset_id, symbol, name) and the newest snapshot's FACTS (None where
+    the listing has no snapshot), one SELECT per batch of IN_LIST_SIZE symbols and keys.
+    """
+    links, snapshot = asset_sources.c, market_snapshots.c
+    query = sa.select(
+        links.asset_id,
+        links.source,
+        links.source_asset_id,
+        links.symbol,
+        links.name,
+        *(snapshot[f] for f in FACTS),
+    ).select_from(_with_newest_snapshot())
+    if every:
+        return list(conn.execute(query.order_by(links.source, links.source_asset_id)))
+    found: dict[tuple[str, str], Row[Any]] = {}
+    for start in range(0, max(len(symbols), len(keys)), IN_LIST_SIZE):
+        where = sa.or_(
+            links.symbol.in_(list(symbols[start : start + IN_LIST_SIZE])),
+            sa.tuple_(links.source, links.source_asset_id).in_(list(keys[start : start + IN_LIST_SIZE])),
+        )
+        found.update({(r.source, r.source_asset_id): r for r in conn.execute(query.where(where))})
+    return [found[key] for key in sorted(found)]
+
+
+def _with_newest_snapshot() -> sa.Join:
+    """asset_sources LEFT JOIN each listing's newest snapshot: one probe of the observation key each."""
+    links, snapshot = asset_sources.c, market_snapshots.c
+    newest = (
+        sa.select(sa.func.max(_newer.c.observed_at))
+        .where(_newer.c.source == links.source, _newer.c.source_asset_id == links.source_asset_id)
+        .scalar_subquery()
+    )
+    return asset_sources.outerjoin(
+        market_snapshots,
+        sa.and_(
+            snapshot.source == links.source,
+            snapshot.source_asset_id == links.source_asset_id,
+            snapshot.observed_at == newest,
+        ),
+    )
+
+
 @dataclass(frozen=True)
 class Listing:
-    """One source's listing of an asset, with its newest observation."""
+    """One source's listing of an asset, with its newest observation and why it is on this asset."""
 
     source: str
     source_asset_id: str
     price_usd: Decimal | None
     observed_at: datetime | None
+    rule: str  # the identity rule that put it here: alias, id, name, prefix, supply; new, merge, split, ...
+    evidence: list[str]  # the reasons, one line each
 
 
 @dataclass(frozen=True)
@@ -200,8 +252,12 @@ def asset_views(conn: Connection, rows: Sequence[Any]) -> list[AssetView]:
 
 
 def list_assets(conn: Connection, *, unmatched_only: bool = False) -> list[AssetView]:
-    """Every canonical asset with its listings; `unmatched_only` keeps those fed by one source."""
-    query = sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name).order_by(assets.c.asset_id)
+    """Every live canonical asset with its listings; `unmatched_only` keeps those fed by one source."""
+    query = (
+        sa.select(assets.c.asset_id, assets.c.symbol, assets.c.name)
+        .where(assets.c.merged_into.is_(None))
+        .order_by(assets.c.asset_id)
+    )
     views = _views(list(conn.execute(query)), latest_listings(conn))
     if unmatched_only:
         views = [view for view in views if len({listing.source for listing in view.sources}) == 1]
@@ -211,8 +267,9 @@ def list_assets(conn: Connection, *, unmatched_only: bool = False) -> list[Asset
 def _views(rows: Sequence[Any], listing_rows: Sequence[Row[Any]]) -> list[AssetView]:
     listings: dict[int, list[Listing]] = {row.asset_id: [] for row in rows}
     for row in listing_rows:
+        evidence = json.loads(row.evidence) if row.evidence else []
         listings[row.asset_id].append(
-            Listing(row.source, row.source_asset_id, row.price_usd, row.observed_at)
+            Listing(row.source, row.source_asset_id, row.price_usd, row.observed_at, row.rule, evidence)
         )
     return [AssetView(row.asset_id, row.symbol, row.name, listings[row.asset_id]) for row in rows]
 

@@ -73,6 +73,9 @@ assets = Table(
     Column("origin_source", String(32), nullable=False),
     Column("origin_source_asset_id", String(200), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Set when a correction merged this asset into another: the API points a retired id at its survivor.
+    # (No foreign key: SQLite cannot add one to an existing table without rebuilding it.)
+    Column("merged_into", Integer),
     UniqueConstraint("origin_source", "origin_source_asset_id", name="uq_assets_origin"),
 )
 
@@ -85,7 +88,27 @@ asset_sources = Table(
     Column("symbol", String(64), nullable=False),
     Column("name", Text),
     Column("first_seen_at", UtcDateTime, nullable=False),
+    # Why this listing is on its asset: the identity rule that placed it (alias, id, name, prefix, supply),
+    # `new` when it made its own asset, `merge`/`split` when a correction moved it; `evidence` is a JSON
+    # list of the reasons, one line each.
+    Column("rule", String(16), nullable=False, server_default="unrecorded"),
+    Column("evidence", Text),
     Index("ix_asset_sources_asset_id", "asset_id"),
+)
+
+# Every identity correction after the fact: a merge retires `from_asset_id` into `to_asset_id`; a split
+# moves some listings of `from_asset_id` to `to_asset_id`. `links`: the moved listings as they were (JSON).
+asset_corrections = Table(
+    "asset_corrections",
+    metadata,
+    Column("correction_id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    Column("from_asset_id", Integer, ForeignKey("assets.asset_id"), nullable=False),
+    Column("to_asset_id", Integer, ForeignKey("assets.asset_id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("links", Text, nullable=False),
+    Column("corrected_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('merge', 'split')", name="ck_asset_corrections_kind"),
 )
 
 market_snapshots = Table(

@@ -1,35 +1,44 @@
-"""Canonical identity: which existing asset, if any, a newly seen source record is. Pure, deterministic.
+"""Canonical identity: which existing asset, if any, a newly seen listing is, and why. Pure, deterministic.
 
-Rules, in order; the first that decides wins:
-1. Alias map: the record is listed with a CoinGecko id, and an asset already has a member of that group.
-2. CoinPaprika ids are `symbol-slug`: a CoinPaprika record and a CoinGecko record with the same symbol are
-   one coin when the CoinGecko id equals the slug, or the CoinGecko name, normalized, equals the slug.
-3. Same symbol and names that agree once normalized (case, punctuation, hyphens, the words in GENERIC_WORDS,
-   a former name in parentheses), accepted only when it is the one candidate on each side. A CoinPaprika id
-   whose prefix is not its symbol (`bttc-bittorrent-chain` for BTT) names a different listing: it needs
-   rule 1 or 2.
-Rules 2 and 3 are vetoed when both sources observed the coin within the same hour at prices more than 5%
-apart.
-A symbol alone never merges, two ids of one source are never one asset, and a record that no rule places gets
-an asset of its own: precision beats recall.
+1. Alias map: the listing is in a group (a CoinGecko id) and an asset already holds a member of that group.
+2. Otherwise the rules weigh evidence (etl_cli.transform.evidence). A candidate is a linked listing of another
+   source with the same symbol and at least one strong agreement: an id equal ignoring separators, names equal
+   once the words that carry no identity are dropped, one name a whole-word prefix of the other, supplies
+   within 3%. A candidate with any strong disagreement is set aside: a bridge, wrapper or peg marker (or a
+   qualifying parenthesis) on one side only, prices more than 5% apart within the same hour, supplies ten
+   times apart, or an alias group that says another coin. The listing joins the one candidate left, provided
+   no other listing of its own source fits it as well (an id agreement beats a name); anything else leaves it
+   on an asset of its own.
+A CoinPaprika id whose prefix is not its symbol (`bttc-bittorrent-chain` for BTT) names another listing than
+its name suggests: only an id agreement places it. Two ids of one source never share an asset unless the
+alias map says so: precision beats recall, and a missed match is one alias line away.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
+from typing import Any
 
-GENERIC_WORDS = frozenset({"the", "token", "network", "protocol"})
-PRICE_VETO = Decimal("0.05")
-SAME_HOUR = timedelta(hours=1)
+from etl_cli.transform.evidence import Finding, Profile, compare, profile
 
 Key = tuple[str, str]  # (source, source asset id)
 AliasMap = Mapping[Key, str]  # member -> group (its CoinGecko id)
+# The rules, strongest first; a link made by several agreements is named after the strongest.
+RULES = ("alias", "id", "name", "prefix", "supply")
+NEW = "new"  # no rule placed the listing: it made an asset of its own
+
+
+def group_of(key: Key, aliases: AliasMap) -> str | None:
+    """The coin the alias map says a listing is; a CoinGecko listing is, unless listed, the coin of its id."""
+    group = aliases.get(key)
+    if group is None and key[0] == "coingecko":
+        return key[1]
+    return group
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,12 @@ class SourceRecord:
     name: str | None
     price_usd: Decimal | None = None
     observed_at: datetime | None = None
+    market_cap_rank: int | None = None
+    circulating_supply: Decimal | None = None
+    total_supply: Decimal | None = None
+    max_supply: Decimal | None = None
 
-    @property
+    @cached_property
     def key(self) -> Key:
         """(source, source asset id)."""
         return self.source, self.source_asset_id
@@ -56,128 +69,159 @@ class KnownRecord:
     asset_id: int
     record: SourceRecord
 
+    @classmethod
+    def from_row(cls, row: Any) -> KnownRecord:
+        """From a row of etl_cli.schema.reads.listing_facts: the link and its newest snapshot's facts."""
+        values = row._mapping
+        fields = {name: values[name] for name in SourceRecord.__dataclass_fields__ if name in values}
+        return cls(values["asset_id"], SourceRecord(**fields))
 
-def normalize_name(name: str | None) -> str:
-    """Fold a coin name for comparison: `POL (ex-MATIC)` -> `pol`, `Flare Network` -> `flare`."""
-    if not name:
-        return ""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"\([^)]*\)", " ", text)
-    words = re.sub(r"[^a-z0-9]+", " ", text).split()
-    return " ".join(word for word in words if word not in GENERIC_WORDS)
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a new listing goes and why: the rule that placed it (or `new`) and the evidence, a line each."""
+
+    asset_id: int | None
+    rule: str
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One candidate asset weighed against a listing: the evidence from each of its listings, merged."""
+
+    asset_id: int
+    agreements: tuple[Finding, ...]
+    vetoes: tuple[Finding, ...]
+
+    @property
+    def accepts(self) -> bool:
+        """At least one strong agreement and no strong disagreement."""
+        return bool(self.agreements) and not self.vetoes
+
+    @property
+    def rule(self) -> str:
+        """The strongest agreement's kind."""
+        kinds = {f.kind for f in self.agreements}
+        return next(rule for rule in RULES if rule in kinds)
 
 
 def resolve(
     new: Sequence[SourceRecord], known: Sequence[KnownRecord], aliases: AliasMap
-) -> dict[Key, int | None]:
-    """Map each new record to the asset it belongs to, or None where it needs an asset of its own."""
+) -> dict[Key, Decision]:
+    """Decide, for each new listing, the asset it joins (None: an asset of its own) and why."""
     candidates = Candidates(new, known, aliases)
-    choices = {r.key: candidates.choose(r) for r in new}
-    claims: dict[int, int] = defaultdict(int)
-    for asset_id in choices.values():
-        if asset_id is not None:
-            claims[asset_id] += 1
-    taken = {(k.asset_id, k.record.source) for k in known}
-    # Two new ids of one source never share an asset, nor does an id join an asset its source already feeds.
-    return {
-        key: asset_id
-        if asset_id is not None and claims[asset_id] == 1 and (asset_id, key[0]) not in taken
-        else None
-        for key, asset_id in choices.items()
-    }
+    decisions = {r.key: candidates.choose(r) for r in new}
+    claims: dict[tuple[int, str], list[Key]] = defaultdict(list)
+    for key, decision in decisions.items():
+        if decision.asset_id is not None:
+            claims[decision.asset_id, key[0]].append(key)
+    for (asset_id, _), keys in claims.items():
+        if len(keys) > 1:  # two new ids of one source never share an asset by the rules
+            for key in keys:
+                rivals = ", ".join(f"{s}:{i}" for s, i in keys if (s, i) != key)
+                decisions[key] = Decision(
+                    None, NEW, (f"ambiguous: {rivals} would join asset {asset_id} too",)
+                )
+    return decisions
 
 
 class Candidates:
-    """The known records indexed by what the rules compare, so each new record is placed in constant time."""
+    """The known listings indexed by what the rules compare, so each new listing is placed quickly."""
 
     def __init__(self, new: Sequence[SourceRecord], known: Sequence[KnownRecord], aliases: AliasMap) -> None:
         self.aliases = aliases
         self.by_group: dict[str, list[KnownRecord]] = defaultdict(list)
-        self.by_symbol: dict[str, list[KnownRecord]] = defaultdict(list)
-        self.by_asset: dict[int, list[KnownRecord]] = defaultdict(list)
-        self.by_coin: dict[tuple[str, str], list[tuple[int | None, SourceRecord]]] = defaultdict(list)
+        self.by_asset: dict[int, list[SourceRecord]] = defaultdict(list)
+        self.by_symbol: dict[str, list[tuple[int | None, SourceRecord]]] = defaultdict(list)
         for k in known:
-            if k.record.key in aliases:
-                self.by_group[aliases[k.record.key]].append(k)
-            self.by_symbol[k.record.symbol.upper()].append(k)
-            self.by_asset[k.asset_id].append(k)
-            self.by_coin[_coin(k.record)].append((k.asset_id, k.record))
+            group = group_of(k.record.key, aliases)
+            if group is not None:
+                self.by_group[group].append(k)
+            self.by_asset[k.asset_id].append(k.record)
+            self.by_symbol[k.record.symbol.upper()].append((k.asset_id, k.record))
         for r in new:
-            self.by_coin[_coin(r)].append((None, r))
+            self.by_symbol[r.symbol.upper()].append((None, r))
+        self.fed = {(asset_id, r.source) for asset_id, records in self.by_asset.items() for r in records}
+        self.profiles: dict[Key, Profile] = {}  # read when first compared: most listings never are
 
-    def choose(self, record: SourceRecord) -> int | None:
-        """Apply the rules in order to one new record."""
+    def choose(self, record: SourceRecord) -> Decision:
+        """Apply the alias map, then weigh the evidence against each candidate asset."""
         group = self.aliases.get(record.key)
         if group is not None:
-            members = sorted({k.asset_id for k in self.by_group[group] if k.record.source != record.source})
+            members = sorted(
+                (k.asset_id, k.record.key) for k in self.by_group[group] if k.record.source != record.source
+            )
             if members:
-                return members[0]
-        by_slug = _one(
-            {
-                k.asset_id
-                for k in self.by_symbol[record.symbol.upper()]
-                if k.record.source != record.source and _slug_match(record, k.record)
-            }
+                asset_id, (source, source_asset_id) = members[0]
+                return Decision(
+                    asset_id, "alias", (f"alias: listed as {group}, as {source}:{source_asset_id}",)
+                )
+        verdicts = [self.weigh(record, asset_id) for asset_id in self._assets_sharing_symbol(record)]
+        set_aside = [f"set aside asset {v.asset_id}: {f}" for v in verdicts if v.agreements for f in v.vetoes]
+        accepted = [v for v in verdicts if v.accepts]
+        if len(accepted) != 1:
+            many = [f"ambiguous: assets {', '.join(str(v.asset_id) for v in accepted)} all fit"]
+            return Decision(None, NEW, tuple(set_aside + (many if accepted else [])))
+        chosen = accepted[0]
+        rivals = self._rivals(record, chosen)
+        if rivals:
+            return Decision(
+                None, NEW, (f"ambiguous: {', '.join(rivals)} would join asset {chosen.asset_id} too",)
+            )
+        return Decision(
+            chosen.asset_id, chosen.rule, tuple(str(f) for f in chosen.agreements) + tuple(set_aside)
         )
-        if by_slug is not None:
-            return None if self._vetoed(record, by_slug) else by_slug
-        return self._by_name(record)
 
-    def _by_name(self, record: SourceRecord) -> int | None:
-        if not _names_are_meaningful(record) or not normalize_name(record.name):
-            return None
-        same_coin = self.by_coin[_coin(record)]
-        if len({r.key for _, r in same_coin if r.source == record.source}) != 1:
-            return None
-        asset_id = _one(
+    def weigh(self, record: SourceRecord, asset_id: int) -> Verdict:
+        """The evidence that `record` is, and is not, the coin of `asset_id`."""
+        mine = self.profile(record)
+        records = self.by_asset[asset_id]
+        if len(records) == 1:
+            agreements, vetoes = compare(mine, self.profile(records[0]))
+        else:
+            comparisons = [compare(mine, self.profile(r)) for r in records]
+            agreements = tuple(dict.fromkeys(f for c in comparisons for f in c.agreements))
+            vetoes = tuple(dict.fromkeys(f for c in comparisons for f in c.vetoes))
+        return Verdict(asset_id, agreements, vetoes + self._alias_veto(record, asset_id))
+
+    def profile(self, record: SourceRecord) -> Profile:
+        """The listing's identity facts, read once."""
+        key = record.key
+        found = self.profiles.get(key)
+        if found is None:
+            found = self.profiles[key] = profile(record)
+        return found
+
+    def _assets_sharing_symbol(self, record: SourceRecord) -> list[int]:
+        """Assets with a listing of this symbol from another source, not yet fed by this one."""
+        return sorted(
             {
                 asset_id
-                for asset_id, r in same_coin
-                if asset_id is not None and r.source != record.source and _names_are_meaningful(r)
+                for asset_id, r in self.by_symbol[record.symbol.upper()]
+                if asset_id is not None
+                and r.source != record.source
+                and (asset_id, record.source) not in self.fed
             }
         )
-        if asset_id is None or self._vetoed(record, asset_id):
-            return None
-        return asset_id
 
-    def _vetoed(self, record: SourceRecord, asset_id: int) -> bool:
-        """Prices more than 5% apart within the same hour say these are different coins."""
-        for known in self.by_asset[asset_id]:
-            theirs = known.record
-            if theirs.source == record.source or record.price_usd is None or theirs.price_usd is None:
+    def _rivals(self, record: SourceRecord, chosen: Verdict) -> list[str]:
+        """Other listings of the same source and symbol that fit the asset as well (an id beats a name)."""
+        rivals = []
+        for _, r in self.by_symbol[record.symbol.upper()]:
+            if r.source != record.source or r.key == record.key:
                 continue
-            if record.observed_at is None or theirs.observed_at is None:
-                continue
-            if abs(record.observed_at - theirs.observed_at) >= SAME_HOUR:
-                continue
-            low, high = sorted((record.price_usd, theirs.price_usd))
-            if low == 0 or (high - low) / low > PRICE_VETO:
-                return True
-        return False
+            theirs = self.weigh(r, chosen.asset_id)
+            if theirs.accepts and RULES.index(theirs.rule) <= RULES.index(chosen.rule):
+                rivals.append(f"{r.source}:{r.source_asset_id}")
+        return rivals
 
-
-def _coin(record: SourceRecord) -> tuple[str, str]:
-    """What rule 3 compares: the symbol and the normalized name."""
-    return record.symbol.upper(), normalize_name(record.name)
-
-
-def _names_are_meaningful(record: SourceRecord) -> bool:
-    if record.source != "coinpaprika":
-        return True
-    prefix, _, _ = record.source_asset_id.partition("-")
-    return prefix == record.symbol.lower()
-
-
-def _slug_match(a: SourceRecord, b: SourceRecord) -> bool:
-    pair = {a.source: a, b.source: b}
-    paprika, gecko = pair.get("coinpaprika"), pair.get("coingecko")
-    if paprika is None or gecko is None or paprika.symbol.upper() != gecko.symbol.upper():
-        return False
-    _, _, slug = paprika.source_asset_id.partition("-")
-    return bool(slug) and (
-        slug == gecko.source_asset_id or normalize_name(slug) == normalize_name(gecko.name)
-    )
-
-
-def _one(asset_ids: set[int]) -> int | None:
-    return next(iter(asset_ids)) if len(asset_ids) == 1 else None
+    def _alias_veto(self, record: SourceRecord, asset_id: int) -> tuple[Finding, ...]:
+        group = group_of(record.key, self.aliases)
+        if group is None or not self.aliases:  # without aliases only CoinGecko listings have a group
+            return ()
+        groups = (group_of(r.key, self.aliases) for r in self.by_asset[asset_id])
+        others = sorted({g for g in groups if g is not None and g != group})
+        if not others:
+            return ()
+        return (Finding("alias", "the alias map makes this {}, the asset {}", (group, ", ".join(others))),)

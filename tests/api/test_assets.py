@@ -41,6 +41,9 @@ def listing(row: dict) -> dict:
         "source_asset_id": row["source_asset_id"],
         "price_usd": row["price_usd"],
         "observed_at": row["observed_at"].isoformat(),
+        # The synthetic links are inserted as a migrated database keeps its older links.
+        "rule": "unrecorded",
+        "evidence": [],
     }
 
 

@@ -1,7 +1,7 @@
 """Backfills: each ledger row says what kind of run it is; a backfill's progress is kept per coin and range.
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-03
 
 etl_runs.kind is 'run' (`cryptoetl run` and the scheduler), 'backfill' or 'replay'; every row already there
@@ -13,8 +13,8 @@ It stands apart from source_checkpoints, which describes the live runs that /sta
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
