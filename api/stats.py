@@ -24,30 +24,27 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
     """
     conn = db.get_conn()
     now = datetime.now(UTC)
-    totals = {row.source: row for row in reads.run_totals(conn)}
+    states = reads.source_states(conn)
     checkpoints = {row.source: row for row in reads.checkpoints(conn)}
-    last_runs = {run.source: run for run in reads.runs_by_id(conn, [t.last_run_id for t in totals.values()])}
     # Backfills are shown apart: their outcome says nothing of the schedule's health.
-    backfill_ids = [row.last_run_id for row in reads.run_totals(conn, kind=reads.BACKFILL)]
-    last_backfills = {run.source: run for run in reads.runs_by_id(conn, backfill_ids)}
-    failures = reads.failures_since(conn, {s: t.last_success_run_id for s, t in totals.items()})
-    names = list(SOURCES) + sorted((set(totals) | set(checkpoints) | set(last_backfills)) - set(SOURCES))
+    backfills = reads.source_states(conn, kind=reads.BACKFILL)
+    names = list(SOURCES) + sorted((set(states) | set(checkpoints) | set(backfills)) - set(SOURCES))
     sources = []
     for name in names:
-        total, checkpoint = totals.get(name), checkpoints.get(name)
+        state, checkpoint = states.get(name), checkpoints.get(name)
         newest = checkpoint.last_observed_at if checkpoint else None
-        failing = failures.get(name, 0)
+        failing = state.failures_since_success if state else 0
         sources.append(
             {
                 "source": name,
-                "state": "never_run" if total is None else "failing" if failing else "ok",
-                "last_run": last_runs[name].as_dict() if name in last_runs else None,
-                "last_backfill": last_backfills[name].as_dict() if name in last_backfills else None,
+                "state": "never_run" if state is None else "failing" if failing else "ok",
+                "last_run": state.last_run.as_dict() if state else None,
+                "last_backfill": backfills[name].last_run.as_dict() if name in backfills else None,
                 "last_success_at": checkpoint.last_success_at if checkpoint else None,
                 "last_failure_at": checkpoint.last_failure_at if checkpoint else None,
                 "last_error": checkpoint.last_error if checkpoint else None,
-                "runs_total": total.runs_total if total else 0,
-                "records_loaded": int(total.records_loaded) if total else 0,
+                "runs_total": state.runs_total if state else 0,
+                "records_loaded": state.records_loaded if state else 0,
                 "consecutive_failures": failing,
                 "newest_observed_at": newest,
                 "freshness_lag_s": round((now - newest).total_seconds(), 3) if newest else None,

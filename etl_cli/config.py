@@ -32,10 +32,14 @@ class HttpSettings:
     """How we talk to any remote API."""
 
     connect_timeout: float = 10.0
-    read_timeout: float = 30.0
+    read_timeout: float = 30.0  # for each read: a server that drips bytes never trips it...
+    total_timeout: float = 60.0  # ...so every request also ends within this, connect to last byte
     max_attempts: int = 5
     # A Retry-After longer than this fails the run instead of stalling a scheduled job for hours.
     max_retry_wait: float = 120.0
+    # Seconds a run may lose to failed attempts and the waits between them before it gives up: with the
+    # defaults a fully hung provider fails the run in two minutes (README, "HTTP discipline").
+    retry_budget: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -148,8 +152,10 @@ class Settings:
             http=HttpSettings(
                 connect_timeout=env.positive_float("CRYPTOETL_HTTP_CONNECT_TIMEOUT", 10.0),
                 read_timeout=env.positive_float("CRYPTOETL_HTTP_READ_TIMEOUT", 30.0),
+                total_timeout=env.positive_float("CRYPTOETL_HTTP_TOTAL_TIMEOUT", 60.0),
                 max_attempts=env.positive_int("CRYPTOETL_HTTP_MAX_ATTEMPTS", 5),
                 max_retry_wait=env.positive_float("CRYPTOETL_HTTP_MAX_RETRY_WAIT", 120.0),
+                retry_budget=env.positive_float("CRYPTOETL_HTTP_RETRY_BUDGET", 120.0),
             ),
             coingecko=CoinGeckoSettings(
                 base_url=env.http_url("CRYPTOETL_COINGECKO_BASE_URL", default_base),

@@ -49,8 +49,16 @@ class RunLocked(CryptoEtlError):
     """Another run of the same source holds the lock."""
 
 
+class LockLost(CryptoEtlError):
+    """Another run took the source over from this one, which stops without committing anything more."""
+
+
 class RunStopped(CryptoEtlError):
     """A shutdown was requested while the run was in progress; it stopped without loading anything."""
+
+
+class Unhealthy(CryptoEtlError):
+    """The pipeline is not working: a source's newest run failed, or no recent run succeeded."""
 
 
 class RunFailed(CryptoEtlError):

@@ -1,5 +1,8 @@
 """One run of one source: extract -> raw store -> transform -> load -> ledger. Owns the transactions.
 
+The run holds its source by its `running` ledger row (load/locks.py): every transaction it commits starts
+with the lease's fence, so a run another run has taken over commits nothing more.
+
 Raw payloads commit as they arrive, so even a failed run keeps what it received. For API sources the
 normalized rows, the rejects, the ledger's final state and the checkpoint commit together in one transaction:
 a run that fails at any point leaves the normalized tables exactly as they were. A page that carries a
@@ -11,11 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 from sqlalchemy.engine import Connection, Engine
@@ -29,7 +31,7 @@ from etl_cli.extract.base import Extractor, RawPage
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database, reader
 from etl_cli.load.ledger import RunCounts
-from etl_cli.load.locks import source_lock
+from etl_cli.load.locks import Lease, source_lease
 from etl_cli.load.pages import load_pages
 from etl_cli.load.raw_store import store_page
 from etl_cli.schema import reads
@@ -40,6 +42,9 @@ from etl_cli.transform.records import Normalized
 
 log = logging.getLogger(__name__)
 Transform = Callable[[RawPage], Normalized]
+# An all-rejected run's error quotes this many reasons, each cut to this length.
+QUOTED_REJECTS = 3
+QUOTED_REASON_CHARS = 120
 
 
 def run_named(
@@ -77,35 +82,34 @@ def run_source(
 ) -> reads.RunRecord:
     """Run one source end to end and return its ledger row.
 
-    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`.
+    Setting `stop` makes the run give up at the next page boundary (or cuts the request in flight): it ends
+    `abandoned`. A run in which every extracted record was rejected ends `failed`, its rejects stored.
 
     Raises:
         RunLocked: another run of this source is in progress.
-        RunFailed: the run failed or was stopped; its ledger row says why; normalized tables are unchanged
-            (but for pages that carried a checkpoint state, which committed with it).
+        LoadError: the run could not start (the database failed).
+        RunFailed: the run failed or was stopped; its ledger row says why (unless the database itself failed,
+            which the message says; the next run closes the row); normalized tables are unchanged (but for
+            pages that carried a checkpoint state, which committed with it).
     """
     source = extractor.name
-    run = Run(engine, extractor, transform, read_aliases() if aliases is None else aliases, stop)
-    with source_lock(engine, source):
-        with engine.begin() as conn:
-            abandoned = ledger.abandon_stale_runs(conn, source, _now())
-            run.run_id = ledger.start_run(conn, source, _now())
-            state = ledger.read_state(conn, source)
-        if abandoned:
-            log.warning("%s: marked %d interrupted run(s) as abandoned", source, abandoned)
+    aliases = read_aliases() if aliases is None else aliases
+    with source_lease(engine, source) as lease:
+        run = Run(engine, extractor, transform, aliases, stop, lease)
         try:
-            run.extract_and_load(state)
+            rejected_all = run.extract_and_load()
         except BaseException as exc:
             error = describe_failure(exc)
             status = "abandoned" if isinstance(exc, RunStopped) else "failed"
-            run.record_failure(error, status)
+            unrecorded = run.record_failure(error, status)
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on after the ledger says what happened
-            with reader(engine).connect() as conn:
-                record = reads.get_run(conn, run.run_id)
-            raise RunFailed(f"{source} run {run.run_id} {status}: {error}", record) from exc
-        with reader(engine).connect() as conn:
-            return reads.get_run(conn, run.run_id)
+            message = f"{source} run {run.run_id} {status}: {error}{unrecorded}"
+            raise RunFailed(message, run.read_back(status, error)) from exc
+        if rejected_all:
+            message = f"{source} run {run.run_id} failed: {rejected_all}"
+            raise RunFailed(message, run.read_back("failed", rejected_all))
+        return run.read_back("succeeded", None)
 
 
 @dataclass
@@ -117,55 +121,116 @@ class Run:
     transform: Transform
     aliases: AliasMap
     stop: threading.Event | None
-    run_id: int = 0
+    lease: Lease
     committed: RunCounts = field(default_factory=RunCounts)  # of committed loads; HTTP costs: the extractor
     newest: datetime | None = None  # the newest observation loaded, for the checkpoint
+    first_rejects: list[str] = field(default_factory=list)  # what the error of an all-rejected run quotes
 
-    def extract_and_load(self, state: Mapping[str, Any] | None) -> None:
-        """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction."""
+    @property
+    def run_id(self) -> int:
+        """The run's id in the ledger."""
+        return self.lease.run_id
+
+    def extract_and_load(self) -> str | None:
+        """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction.
+
+        Returns why the run failed although everything committed (every record was rejected), or None.
+        """
+        with reader(self.engine).connect() as conn:
+            state = ledger.read_state(conn, self.extractor.name)
         pending: list[tuple[int, Normalized]] = []
         for page in self.extractor.pages(state):
             if self.stop is not None and self.stop.is_set():
                 raise RunStopped("stopped by a shutdown request before it finished")
+            self.lease.check()
             if page.state is None:
-                with self.engine.begin() as conn:
+                with self.lease.transaction() as conn:
                     pending.append((store_page(conn, page, self.run_id), self.transform(page)))
                 continue
-            with self.engine.begin() as conn:
+            with self.lease.transaction() as conn:
                 counts = self.committed + self._load(
                     conn, [(store_page(conn, page, self.run_id), self.transform(page))]
                 )
                 ledger.save_state(conn, self.extractor.name, page.state)
                 ledger.record_counts(conn, self.run_id, self.with_http(counts))
             self.committed = counts
-        with self.engine.begin() as conn:
+        with self.lease.transaction() as conn:
             total = self.committed + self._load(conn, pending)
-            ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.with_http(total))
+            rejected_all = self._rejected_all(total)
+            status = "failed" if rejected_all else "succeeded"
+            ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(total), rejected_all)
             ledger.save_checkpoint(
-                conn, self.extractor.name, self.run_id, _now(), last_observed_at=self.newest
+                conn,
+                self.extractor.name,
+                self.run_id,
+                _now(),
+                error=rejected_all,
+                last_observed_at=self.newest,
             )
         self.committed = total
-        log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.with_http(total))
+        log.info("%s run %d %s: %s", self.extractor.name, self.run_id, status, self.with_http(total))
+        return rejected_all
 
     def _load(self, conn: Connection, pages: list[tuple[int, Normalized]]) -> RunCounts:
         observed = [s.observed_at for _, page in pages for s in page.snapshots]
         self.newest = max([*observed, self.newest] if self.newest else observed, default=None)
+        rejects = [reject for _, page in pages for reject in page.rejects]
+        for reject in rejects[: QUOTED_REJECTS - len(self.first_rejects)]:
+            named = f"{reject.source_asset_id}: " if reject.source_asset_id else ""
+            self.first_rejects.append(f"{named}{reject.reason}"[:QUOTED_REASON_CHARS])
         return load_pages(conn, self.extractor.name, self.run_id, pages, self.aliases, _now())
+
+    def _rejected_all(self, total: RunCounts) -> str | None:
+        """Why the run failed if it extracted records and rejected every one (a run that got none did not)."""
+        if not total.extracted or total.rejected < total.extracted:
+            return None
+        every = (
+            "the one record extracted was"
+            if total.extracted == 1
+            else f"all {total.extracted} records extracted were"
+        )
+        quoted = "; ".join(self.first_rejects)
+        return f"{every} rejected, first: {quoted} (see `cryptoetl rejects --run {self.run_id}`)"
 
     def with_http(self, counts: RunCounts) -> RunCounts:
         """`counts` with the extractor's HTTP cost so far."""
         stats = self.extractor.stats
         return replace(counts, http_requests=stats.requests, http_retries=stats.retries)
 
-    def record_failure(self, error: str, status: str) -> None:
-        """Close the ledger row as failed or abandoned, with what committed before the failure."""
+    def record_failure(self, error: str, status: str) -> str:
+        """Close the ledger row as failed or abandoned, with what committed before the failure.
+
+        A row that is no longer `running` (another run took the source over) is left as it is. Returns what
+        to add to the error when the database itself refuses: nothing could be recorded.
+        """
         try:
             with self.engine.begin() as conn:
-                ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(self.committed), error)
-                ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
+                counts = self.with_http(self.committed)
+                if ledger.finish_run(conn, self.run_id, status, _now(), counts, error):
+                    ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
+        except SQLAlchemyError as exc:
+            cause = first_line(exc)
+            also = "" if cause in error else f" ({cause})"
+            return f"; the ledger could not record it either{also}: the next run marks it abandoned"
+        return ""
+
+    def read_back(self, status: str, error: str | None) -> reads.RunRecord:
+        """The run's ledger row; if the database cannot be read, what the run knows of itself."""
+        try:
+            with reader(self.engine).connect() as conn:
+                return reads.get_run(conn, self.run_id)
         except SQLAlchemyError:
-            # The database itself is failing; the next run will mark this one abandoned.
-            log.exception("%s run %d: could not record the failure", self.extractor.name, self.run_id)
+            counts = self.with_http(self.committed)
+            return reads.RunRecord(
+                self.run_id,
+                self.extractor.name,
+                status,
+                self.lease.started_at,
+                _now(),
+                **asdict(counts),
+                error=error,
+                kind=self.lease.kind,
+            )
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -2,7 +2,8 @@
 
 A tick that fails is logged (the pipeline has already recorded it in the ledger) and the next tick runs as
 usual. On SIGTERM or SIGINT no new run starts; the run in progress gets a grace period to finish, then is
-told to stop at its next page boundary, where it ends `abandoned` without loading anything.
+told to stop: a request in flight is cut at once, and the run ends `abandoned` at its next page boundary
+without loading anything. The process exits within FINISH_GRACE_S + ABANDON_WAIT_S + RECORD_WAIT_S.
 """
 
 from __future__ import annotations
@@ -30,18 +31,21 @@ from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import configured_sources, run_named
 from etl_cli.quota import SchedulePlan, plan_schedule
+from etl_cli.schema.errors import first_line
 
 log = logging.getLogger(__name__)
 
 # A tick missed by up to this much (the process was busy, suspended or starting) still runs, once.
 MISFIRE_GRACE_S = 300
 # How long a run in progress may go on finishing after SIGTERM before it is told to stop...
-FINISH_GRACE_S = 25.0
-# ...and how long it then has to reach a page boundary, so a stop takes 30 s at most.
-ABANDON_WAIT_S = 5.0
-BLOCKED_REASON = (
-    "stopped by a shutdown request while blocked in a request past the deadline; nothing was loaded"
-)
+FINISH_GRACE_S = 20.0
+# ...how long it then has to stop (a request in flight is cut within a tenth of a second; a run blocked in the
+# database is not)...
+ABANDON_WAIT_S = 3.0
+# ...and how long the ledger then has to record a run still blocked as abandoned before the process exits
+# anyway: 24 s in all, within the 30 s promised (and Docker's 45 s stop grace period).
+RECORD_WAIT_S = 1.0
+BLOCKED_REASON = "stopped by a shutdown request while blocked past the deadline; nothing more was loaded"
 
 
 def parse_cron(expr: str) -> CronTrigger:
@@ -198,9 +202,10 @@ def serve(
     """Run the sources on the `cron` schedule (UTC) until SIGTERM or SIGINT, then return.
 
     After the signal no run starts; a run in progress has `grace` seconds to finish, then `abandon_wait`
-    seconds to stop at a page boundary. A run still going after that (blocked in a request) is marked
-    `abandoned` here and the process exits at once with status 0, since a thread blocked in a socket read
-    cannot be interrupted and would hold up the interpreter's exit. A second signal skips the grace period.
+    seconds to stop (a request in flight is cut at once). A run still going after that (blocked in the
+    database) is marked `abandoned` here if the ledger answers within RECORD_WAIT_S, and the process exits at
+    once with status 0, since a thread blocked in a driver call cannot be interrupted and would hold up the
+    interpreter's exit. A second signal skips the grace period.
 
     Raises:
         ConfigError: the cron expression or the source is not usable.
@@ -273,14 +278,27 @@ def _handle_signals(
 
 def _exit_abandoning(engine: Engine, sources: list[str]) -> None:
     log.error("runs still blocked after the stop request: %s; recording them abandoned and exiting", sources)
-    try:
-        with engine.begin() as conn:
-            ledger.abandon_own_runs(conn, sources, datetime.now(UTC), BLOCKED_REASON)
-    except SQLAlchemyError:
-        log.exception("could not record the blocked runs; the next run of each marks it abandoned")
+    # The runs may be blocked on the very rows to update: give the ledger a moment, never the exit.
+    recorder = threading.Thread(target=_record_abandoned, args=(engine, sources), daemon=True)
+    recorder.start()
+    recorder.join(RECORD_WAIT_S)
+    if recorder.is_alive():
+        log.error(
+            "the ledger did not answer within %s s; the next run of each marks it abandoned", RECORD_WAIT_S
+        )
     logging.shutdown()
     sys.stdout.flush()
     os._exit(0)
+
+
+def _record_abandoned(engine: Engine, sources: list[str]) -> None:
+    try:
+        with engine.begin() as conn:
+            ledger.abandon_own_runs(conn, sources, datetime.now(UTC), BLOCKED_REASON)
+    except SQLAlchemyError as exc:
+        log.error(
+            "could not record the blocked runs (%s); the next run of each marks it abandoned", first_line(exc)
+        )
 
 
 def _log_at_info() -> None:

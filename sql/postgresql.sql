@@ -181,5 +181,15 @@ CREATE TABLE backfill_ranges (
 
 UPDATE alembic_version SET version_num='0003' WHERE alembic_version.version_num = '0002';
 
+-- Running upgrade 0003 -> 0004
+
+ALTER TABLE etl_runs ADD COLUMN heartbeat_at TIMESTAMP WITH TIME ZONE;
+
+UPDATE etl_runs SET status = 'abandoned', finished_at = started_at, error = 'left running beside a newer run of its source (closed by migration 0004)' WHERE status = 'running' AND run_id < (SELECT max(newer.run_id) FROM etl_runs AS newer WHERE newer.source = etl_runs.source AND newer.status = 'running');
+
+CREATE UNIQUE INDEX uq_etl_runs_running_source ON etl_runs (source) WHERE status = 'running';
+
+UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
+
 COMMIT;
 

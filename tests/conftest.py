@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from etl_cli.config import Settings
+from etl_cli.load import ledger
 from etl_cli.load.engine import open_database
-from tests.provider import Provider
+from etl_cli.load.locks import Lease, source_lease
+from tests.provider import Provider, serving
 from tests.samples import MARKETS_PAGE
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -71,12 +74,20 @@ def markets_page() -> bytes:
     return MARKETS_PAGE.read_bytes()
 
 
+@contextmanager
+def another_run(engine: sa.Engine, source: str = "coingecko") -> Iterator[Lease]:
+    """Hold `source` for the block as a run in progress does, then close that run as succeeded."""
+    with source_lease(engine, source) as lease:
+        yield lease
+    with engine.begin() as conn:
+        ledger.finish_run(conn, lease.run_id, "succeeded", datetime.now(UTC), ledger.RunCounts())
+
+
 @pytest.fixture
 def provider() -> Iterator[Provider]:
     """A local CoinGecko whose page 2 hangs until `provider.release` is set."""
-    server = Provider()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(Provider()) as server:
+        try:
+            yield server
+        finally:
+            server.release.set()

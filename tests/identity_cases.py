@@ -132,6 +132,7 @@ def load_case(
             payload_id = store_page(conn, raw, run_id)
             snapshots = [(payload_id, s) for s in TRANSFORMS[load.source](raw).snapshots]
             insert_snapshots(conn, snapshots, run_id, now, aliases or {})
+            ledger.finish_run(conn, run_id, "succeeded", now, ledger.RunCounts())
     return owners(engine)
 
 

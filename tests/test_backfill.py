@@ -303,7 +303,9 @@ def test_health_judges_the_schedule_by_its_runs_not_by_a_fresh_backfill(engine, 
     assert cli(*TWO_COINS).exit_code == 0
     health = CliRunner().invoke(app, ["health"], env={"CRYPTOETL_DATABASE_URL": database_url})
     assert health.exit_code == 1
-    assert health.stderr.startswith("Error: stale: the newest run (coingecko) started 300 min ago")
+    assert health.stderr.startswith(
+        f"Error: unhealthy: stale: the newest success (coingecko run {run_id}) finished 300 min ago"
+    )
     runs = CliRunner().invoke(app, ["runs"], env={"CRYPTOETL_DATABASE_URL": database_url}).stdout.splitlines()
     assert [line.split()[2:4] for line in runs[1:]] == [["backfill", "succeeded"], ["run", "succeeded"]]
 

@@ -2,15 +2,20 @@
 
 import json
 import shutil
+from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
+from alembic import command as command_module
 from typer.testing import CliRunner
 
 from etl_cli.cli import app
-from etl_cli.load.engine import create_engine
-from etl_cli.load.locks import source_lock
-from etl_cli.schema.revisions import head_revision
-from tests.samples import CSV_DIR, REPLAY_DIR
+from etl_cli.cli import ledger as ledger_commands
+from etl_cli.schema.reads import RejectRecord
+from etl_cli.schema.revisions import alembic_config, head_revision
+from etl_cli.schema.tables import etl_runs
+from tests.conftest import another_run
+from tests.samples import CSV_DIR, REPLAY_DIR, page, records
 
 RUN = ["run", "--source", "coingecko", "--replay", str(REPLAY_DIR)]
 RUN_FIELDS = {
@@ -148,11 +153,9 @@ def test_an_unreachable_database_is_one_line_without_the_password(sqlite_cli):
     assert "hunter2" not in result.stderr and "check CRYPTOETL_DATABASE_URL" in result.stderr
 
 
-def test_a_run_while_another_holds_the_lock_exits_at_once(cli, database_url):
-    engine = create_engine(database_url)
-    with source_lock(engine, "coingecko"):
+def test_a_run_while_another_holds_the_lock_exits_at_once(cli, engine):
+    with another_run(engine):
         result = cli(*RUN)
-    engine.dispose()
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: another coingecko run is in progress")
 
@@ -173,7 +176,7 @@ def test_runs_lists_the_ledger_newest_first(cli, failing_replay):
 
 def test_db_upgrade_creates_the_schema(cli):
     result = cli("db", "upgrade")
-    assert result.exit_code == 0 and f"revision {head_revision()} " in result.stdout
+    assert result.exit_code == 0 and f"revision {head_revision()}" in result.stdout
     assert cli("runs", "--json").stdout.strip() == "[]"
 
 
@@ -232,21 +235,145 @@ def test_assets_lists_each_coin_once_with_every_feed(cli):
     assert table[0].split()[:3] == ["ASSET", "SYMBOL", "NAME"] and len(table) == len(unmatched) + 1
 
 
-def test_health_says_healthy_or_stale(cli):
-    missing = cli("health")
-    assert missing.exit_code == 1
-    assert (
-        missing.stderr
-        == f"Error: the database has no cryptoetl schema, not {head_revision()}: run `cryptoetl db upgrade`\n"
+@pytest.fixture
+def rejecting_replay(tmp_path):
+    """The CoinGecko recordings with two bad records on page 1: a price that is no number, an id missing."""
+    directory = tmp_path / "rejecting"
+    shutil.copytree(REPLAY_DIR, directory)
+    page_one = directory / "coins_markets_page1.json"
+    texts = records(page_one.read_bytes())
+    texts[1] = texts[1].replace('"current_price":', '"current_price":"n/a","was":', 1)
+    texts[4] = texts[4].replace('"id":', '"former_id":', 1)
+    page_one.write_bytes(page(texts))
+    return directory
+
+
+@pytest.fixture
+def fail(cli, tmp_path):
+    """Run a source against recordings that answer nothing (404): a real failed run."""
+    unanswered = tmp_path / "unanswered"
+    unanswered.mkdir()
+    (unanswered / "manifest.json").write_text('{"responses": []}')
+    return lambda source: cli(
+        "run", "--source", source, "--replay", str(unanswered), CRYPTOETL_HTTP_MAX_ATTEMPTS="1"
     )
+
+
+def test_health_fails_until_a_run_succeeds_and_names_each_failing_source(cli, fail):
     cli("db", "upgrade")
-    assert cli("health").stdout.startswith(f"healthy: schema {head_revision()}, no run yet")
+    assert cli("health").stderr == "Error: unhealthy: nothing has run yet\n"
+    fail("coingecko")
+    failed = cli("health")
+    assert failed.exit_code == 1
+    assert failed.stderr.startswith("Error: unhealthy: coingecko's newest run (1) failed: HTTP 404 from ")
+    assert failed.stderr.endswith("; no run has ever succeeded\n") and failed.stderr.count("\n") == 1
+
     cli(*RUN)
-    assert cli("health").exit_code == 0
+    healthy = cli("health")
+    assert healthy.exit_code == 0, healthy.stderr
+    assert healthy.stdout.startswith(f"healthy: schema {head_revision()}, newest success coingecko run 2 ")
     stale = cli("health", "--max-age", "0")
-    assert stale.exit_code == 1 and stale.stderr.startswith(
-        "Error: stale: the newest run (coingecko) started"
+    assert stale.exit_code == 1
+    assert stale.stderr.startswith("Error: unhealthy: stale: the newest success (coingecko run 2) finished ")
+
+    fail("coinpaprika")
+    one_failing = cli("health")
+    assert one_failing.exit_code == 1
+    assert one_failing.stderr.startswith("Error: unhealthy: coinpaprika's newest run (3) failed: HTTP 404")
+
+
+def test_an_abandoned_run_does_not_hide_the_failure_before_it(cli, engine, fail):
+    cli(*RUN)
+    fail("coingecko")
+    now = datetime.now(UTC)
+    with engine.begin() as conn:  # then a run stopped by a shutdown
+        conn.execute(
+            sa.insert(etl_runs).values(
+                source="coingecko", status="abandoned", started_at=now, finished_at=now
+            )
+        )
+    assert cli("health").stderr.startswith("Error: unhealthy: coingecko's newest run (2) failed: HTTP 404")
+
+
+READ_COMMANDS = [["runs"], ["assets"], ["rejects"], ["health"], ["runs", "--json"], ["rejects", "--json"]]
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_a_read_command_never_creates_a_database_and_says_there_is_none(tmp_path, command, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default URL, sqlite:///cryptoetl.db, is relative to this folder
+    result = CliRunner().invoke(app, command, env={"CRYPTOETL_DATABASE_URL": None})
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: there is no database at {tmp_path / 'cryptoetl.db'}: create it with `cryptoetl db upgrade` "
+        "(or a run), or set CRYPTOETL_DATABASE_URL to the one you mean\n"
     )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS, ids=" ".join)
+def test_a_read_command_on_a_database_without_the_current_schema_says_to_upgrade(database_url, command):
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:  # a database that exists, but holds no cryptoetl schema
+        conn.exec_driver_sql("CREATE TABLE unrelated (x INTEGER)")
+    shown = engine.url.database if engine.dialect.name == "sqlite" else engine.url.render_as_string()
+    engine.dispose()
+    runner = CliRunner()
+    bare = runner.invoke(app, command, env={"CRYPTOETL_DATABASE_URL": database_url})
+    assert (bare.exit_code, bare.stderr) == (
+        1,
+        f"Error: the database at {shown} has no cryptoetl schema: run `cryptoetl db upgrade`\n",
+    )
+    config = alembic_config()
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command_module.upgrade(config, "0001")
+    engine.dispose()
+    old = runner.invoke(app, command, env={"CRYPTOETL_DATABASE_URL": database_url})
+    assert (old.exit_code, old.stderr) == (
+        1,
+        f"Error: the database at {shown} is at revision 0001, older than this cryptoetl's {head_revision()}: "
+        "run `cryptoetl db upgrade`\n",
+    )
+
+
+def test_rejects_lists_the_newest_first_with_their_text(cli, rejecting_replay):
+    assert cli("run", "--source", "coingecko", "--replay", str(rejecting_replay)).exit_code == 0
+    texts = records((rejecting_replay / "coins_markets_page1.json").read_bytes())
+    listed = json.loads(cli("rejects", "--json").stdout)
+    assert [(r["run_id"], r["source"], r["source_asset_id"], r["reason"], r["fragment"]) for r in listed] == [
+        (1, "coingecko", None, "id: Missing data for required field.", texts[4]),
+        (1, "coingecko", "ethereum", "current_price: Not a valid number.", texts[1]),
+    ]
+    assert listed[0].keys() == {
+        "reject_id",
+        "run_id",
+        "source",
+        "source_asset_id",
+        "reason",
+        "fragment",
+        "rejected_at",
+    }
+    table = cli("rejects", "--run", "1", "--limit", "1").stdout.splitlines()
+    assert table[0].split() == ["RUN", "SOURCE", "RECORD", "REASON", "|", "TEXT"]
+    assert len(table) == 2 and table[1].split()[:3] == ["1", "coingecko", "-"]
+    assert table[1].endswith(f"|  {texts[4][:57]}...")
+    assert cli("rejects", "--run", "2").stdout.splitlines() == table[:1]
+    assert cli("rejects", "--source", "csv", "--json").stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("fragment", "shown"),
+    [
+        ("AAA,Alpha,x,,,2025-01-01", "AAA,Alpha,x,,,2025-01-01"),
+        ('{\n  "id": "x",\n\t"p": 1}', '{ "id": "x", "p": 1}'),
+        ("NUL\x00here", "NUL\\x00here"),
+        ("x" * 61, "x" * 57 + "..."),
+    ],
+)
+def test_a_rejects_text_fits_one_line(fragment, shown):
+    reject = RejectRecord(1, 1, "csv", None, "why", fragment, datetime.now(UTC))
+    assert ledger_commands.shown(reject) == shown
 
 
 def test_a_bad_cron_is_a_one_line_error(sqlite_cli):

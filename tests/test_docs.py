@@ -42,3 +42,16 @@ def test_the_two_newcomer_commands_are_near_the_top():
     top = README[:1500]
     assert "pip install -e . && cryptoetl run --source coingecko --replay fixtures/replay/coingecko" in top
     assert "pip install -e '.[dev]' && pytest" in top
+
+
+def test_every_guarantee_names_tests_that_exist():
+    section = README.split("\n## Guarantees\n")[1].split("\n## ")[0]
+    named, current = [], None
+    for token in re.findall(r"`((?:[\w/]+\.py)?(?:::\w+)?)`", section):
+        path, _, name = token.partition("::")
+        current = path or current
+        named.append((current, name))
+    assert len(named) >= 10
+    for path, name in named:
+        source = (ROOT / "tests" / path).read_text()
+        assert not name or f"def {name}(" in source, f"{path}::{name}"

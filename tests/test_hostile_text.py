@@ -72,7 +72,7 @@ def test_a_csv_row_with_nul_or_bytes_that_are_not_utf8_is_rejected_and_the_rest_
 
 def test_a_file_name_that_is_not_utf8_survives_in_the_reason(engine, tmp_path):
     data = Path(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.csv"))
-    data.write_bytes(GENERIC_HEADER + b"BAD,Bad,x,,,2025-01-01\n")
+    data.write_bytes(GENERIC_HEADER + b"BAD,Bad,x,,,2025-01-01\nOK,Fine,1.5,,,2025-01-01\n")
     assert run_csv(engine, data).rejected == 1
     [(_, reason, _)] = stored_rejects(engine)
     assert reason == "caf\\udce9.csv line 2: price_usd: Not a valid number."
@@ -139,3 +139,17 @@ def test_a_json_page_with_a_byte_that_is_not_utf8_fails_the_run_kept_raw(engine)
     with engine.connect() as conn:
         assert conn.scalars(sa.select(raw_payloads.c.body)).all() == [body]
     assert snapshot_ids(engine) == []
+
+
+@responses.activate
+def test_a_provider_error_holding_nul_is_recorded_and_the_run_closed(engine):
+    url = f"{Settings().coingecko.base_url}/coins/markets"
+    responses.add(responses.GET, url, status=400, body=b'{"error": "bad\\u0000req\\ud800uest"}')
+    client = HttpClient("coingecko", HttpSettings(), sleep=lambda _: None)
+    extractor = CoinGeckoExtractor(client, Settings().coingecko, max_pages=1)
+    with pytest.raises(RunFailed):
+        run_source(engine, extractor, TRANSFORMS["coingecko"], aliases={})
+    with engine.connect() as conn:
+        status, error = conn.execute(sa.select(etl_runs.c.status, etl_runs.c.error)).one()
+    assert status == "failed"
+    assert error.endswith("bad\\x00req\\ud800uest")

@@ -14,9 +14,9 @@ from etl_cli.config import HttpSettings, Settings
 from etl_cli.errors import RunFailed, RunLocked
 from etl_cli.extract import build_coingecko
 from etl_cli.extract.coingecko import CoinGeckoExtractor
+from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.extract.http import HttpClient
 from etl_cli.load import ledger
-from etl_cli.load.locks import source_lock
 from etl_cli.pipeline import run_source
 from etl_cli.schema import reads
 from etl_cli.schema.tables import (
@@ -28,7 +28,9 @@ from etl_cli.schema.tables import (
     rejected_records,
     source_checkpoints,
 )
+from etl_cli.transform import TRANSFORMS
 from etl_cli.transform.coingecko import normalize_markets
+from tests.conftest import another_run
 from tests.samples import MARKETS_2023, REPLAY_DIR, add_page, page, records
 
 
@@ -263,10 +265,14 @@ def test_a_stale_running_row_becomes_abandoned(engine, settings):
 
 
 def test_a_second_run_of_the_same_source_exits_at_once(engine, settings):
-    with source_lock(engine, "coingecko"):
-        with pytest.raises(RunLocked, match="another coingecko run is in progress"):
+    with another_run(engine) as first:
+        with pytest.raises(
+            RunLocked, match="another coingecko run is in progress on this database \\(run 1, "
+        ):
             run(engine, build_coingecko(settings, replay_dir=REPLAY_DIR))
-    assert count(engine, etl_runs) == 0
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(etl_runs.c.run_id)).scalars().all() == [first.run_id]
+    assert count(engine, market_snapshots) == 0
 
 
 class InterruptedExtractor:
@@ -321,3 +327,40 @@ def test_a_page_that_is_not_json_fails_the_run_but_is_kept_raw(engine, settings)
         run(engine, coingecko(settings, []))
     assert [r[6] for r in table(engine, raw_payloads)] == [challenge]
     assert count(engine, market_snapshots) == 0
+
+
+@responses.activate
+def test_a_run_whose_every_record_is_rejected_fails_and_keeps_its_rejects(engine, settings):
+    texts = [text.replace('"current_price":', '"price":', 1) for text in records(MARKETS_2023.read_bytes())]
+    add_page(responses.mock, 1, body=page(texts))
+    with pytest.raises(RunFailed) as failed:
+        run(engine, coingecko(settings, []))
+
+    missing = "current_price: Missing data for required field."
+    assert str(failed.value) == (
+        "coingecko run 1 failed: all 5 records extracted were rejected, first: "
+        f"bitcoin: {missing}; ethereum: {missing}; tether: {missing} (see `cryptoetl rejects --run 1`)"
+    )
+    record = failed.value.summary
+    assert (record.status, record.extracted, record.loaded, record.rejected) == ("failed", 5, 0, 5)
+    assert record.error == str(failed.value).removeprefix("coingecko run 1 failed: ")
+    with engine.connect() as conn:
+        rejects = conn.execute(sa.select(rejected_records).order_by(rejected_records.c.reject_id)).all()
+        checkpoint = conn.execute(sa.select(source_checkpoints)).one()
+    assert [(r.run_id, r.reason, r.fragment) for r in rejects] == [(1, missing, text) for text in texts]
+    assert checkpoint.last_error == record.error and checkpoint.last_success_at is None
+    assert count(engine, market_snapshots) == 0
+
+
+def test_a_csv_run_that_rejects_every_row_fails_and_a_rerun_with_nothing_new_succeeds(engine, tmp_path):
+    data = tmp_path / "bad.csv"
+    data.write_text(
+        "symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\nAAA,Alpha,x,,,2025-01-01\n"
+    )
+    one = r"^csv run 1 failed: the one record extracted was rejected, first: bad.csv line 2: price_usd: Not a"
+    with pytest.raises(RunFailed, match=one):
+        run_source(engine, CsvExtractor(data), TRANSFORMS["csv"], aliases={})
+    again = run_source(engine, CsvExtractor(data), TRANSFORMS["csv"], aliases={})
+    assert (again.status, again.extracted, again.rejected) == ("succeeded", 0, 0)
+    assert [r[2] for r in table(engine, etl_runs)] == ["failed", "succeeded"]
+    assert count(engine, rejected_records) == 1

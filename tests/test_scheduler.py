@@ -7,6 +7,7 @@ import os
 import queue
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from etl_cli import scheduler as scheduler_module
 from etl_cli.config import HttpSettings, Settings
 from etl_cli.errors import ConfigError, RunFailed, RunLocked
-from etl_cli.load.locks import source_lock
+from etl_cli.load.engine import open_database
 from etl_cli.pipeline import configured_sources, run_named
 from etl_cli.scheduler import (
     BLOCKED_REASON,
@@ -41,6 +42,7 @@ from etl_cli.scheduler import (
 )
 from etl_cli.schema import reads
 from etl_cli.schema.tables import etl_runs, market_snapshots
+from tests.conftest import another_run
 from tests.provider import Provider, provider_env
 from tests.samples import REPLAY_DIR
 
@@ -192,7 +194,7 @@ def test_a_tick_whose_source_is_locked_by_a_manual_run_is_skipped(engine, settin
     runs = ScheduledRuns(settings, engine, replay_dir=REPLAY_DIR)
     scheduler = build_scheduler(runs, parse_cron(HOURLY), ["coingecko"])
     with running(scheduler) as events, caplog.at_level(logging.INFO, logger="etl_cli"):
-        with source_lock(engine, "coingecko"):  # what a manual `cryptoetl run` holds
+        with another_run(engine):  # what a manual `cryptoetl run` holds
             tick(scheduler)
             event = events.get(timeout=30)
         tick(scheduler)
@@ -200,7 +202,7 @@ def test_a_tick_whose_source_is_locked_by_a_manual_run_is_skipped(engine, settin
     assert event.retval is None
     assert any("scheduled run skipped: another coingecko run" in r.getMessage() for r in caplog.records)
     assert after.retval.status == "succeeded"
-    assert statuses(engine) == ["succeeded"]
+    assert statuses(engine) == ["succeeded", "succeeded"]  # the manual run's, then the tick's
 
 
 def test_a_manual_run_during_a_scheduled_run_is_refused(engine, database_url, provider):
@@ -408,3 +410,41 @@ def test_sigint_while_a_request_hangs_past_the_deadline_records_the_run_abandone
     assert child.process.wait(timeout=30) == 0
     assert runs_table(engine) == [("abandoned", BLOCKED_REASON)]
     assert snapshot_count(engine) == 0
+
+
+def test_sigterm_after_the_grace_period_cuts_the_request_in_flight_and_the_run_ends_abandoned(
+    engine, database_url, provider, serving
+):
+    child = Serving(provider_env(database_url, provider), run_now=True, grace=0.0, abandon_wait=60.0)
+    serving.append(child)
+    assert provider.page_two_requested.wait(timeout=30), "".join(child.seen)
+    child.process.send_signal(signal.SIGTERM)  # page 2 never comes: the stop request cuts the request
+    child.wait_for("abandoning at the next page")
+    child.wait_for("scheduler stopped")
+    assert child.process.wait(timeout=30) == 0
+    [(status, error)] = runs_table(engine)
+    assert status == "abandoned"
+    assert error.startswith(f"stopped by a shutdown request during a request to {provider.url}/api/v3/")
+    assert snapshot_count(engine) == 0
+
+
+def test_a_run_blocked_in_the_database_does_not_hold_up_the_exit(tmp_path, provider, serving):
+    database_url = f"sqlite:///{tmp_path / 'cryptoetl.db'}"
+    child = Serving(provider_env(database_url, provider), run_now=True, grace=0.0, abandon_wait=0.0)
+    serving.append(child)
+    assert provider.page_two_requested.wait(timeout=30), "".join(child.seen)
+    holder = sqlite3.connect(tmp_path / "cryptoetl.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the database: every write waits 30 s
+    try:
+        child.process.send_signal(signal.SIGTERM)
+        child.wait_for("recording them abandoned and exiting")
+        child.wait_for("the ledger did not answer within 1.0 s; the next run of each marks it abandoned")
+        assert child.process.wait(timeout=30) == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    engine = open_database(database_url)
+    provider.release.set()
+    run_named(Settings(database_url=database_url), "coingecko", replay_dir=REPLAY_DIR, engine=engine)
+    assert [status for status, _ in runs_table(engine)] == ["abandoned", "succeeded"]
+    engine.dispose()

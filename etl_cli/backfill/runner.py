@@ -24,7 +24,7 @@ from etl_cli.extract.history import Coin, HistorySource, Window
 from etl_cli.load import coverage, ledger
 from etl_cli.load.engine import reader
 from etl_cli.load.ledger import RunCounts
-from etl_cli.load.locks import source_lock
+from etl_cli.load.locks import Lease, source_lease
 from etl_cli.load.pages import load_pages
 from etl_cli.load.raw_store import store_page
 from etl_cli.pipeline import describe_failure
@@ -62,12 +62,8 @@ def run_backfill(
         RunFailed: the backfill failed or was interrupted; its ledger row says why, and every range it
             committed stays loaded.
     """
-    with source_lock(engine, source.name):
-        with engine.begin() as conn:
-            if abandoned := ledger.abandon_stale_runs(conn, source.name, _now()):
-                log.warning("%s: marked %d interrupted run(s) as abandoned", source.name, abandoned)
-            run_id = ledger.start_run(conn, source.name, _now(), kind=reads.BACKFILL)
-        backfill = Backfill(engine, source, transform, plan, aliases, on_range, run_id)
+    with source_lease(engine, source.name, kind=reads.BACKFILL) as lease:
+        backfill = Backfill(engine, source, transform, plan, aliases, on_range, lease)
         try:
             backfill.run()
         except BaseException as exc:
@@ -78,10 +74,10 @@ def run_backfill(
             if not isinstance(exc, Exception):
                 raise  # KeyboardInterrupt and SystemExit go on once the ledger says what happened
             with reader(engine).connect() as conn:
-                record = reads.get_run(conn, run_id)
-            raise RunFailed(f"{source.name} backfill {run_id} {status}: {error}", record) from exc
+                record = reads.get_run(conn, lease.run_id)
+            raise RunFailed(f"{source.name} backfill {lease.run_id} {status}: {error}", record) from exc
         with reader(engine).connect() as conn:
-            return reads.get_run(conn, run_id)
+            return reads.get_run(conn, lease.run_id)
 
 
 @dataclass
@@ -94,9 +90,14 @@ class Backfill:
     plan: BackfillPlan
     aliases: AliasMap
     on_range: Callable[[Progress], None] | None
-    run_id: int
+    lease: Lease
     committed: RunCounts = field(default_factory=RunCounts)
     ranges_done: int = 0
+
+    @property
+    def run_id(self) -> int:
+        """The backfill's id in the ledger."""
+        return self.lease.run_id
 
     def run(self) -> None:
         """Name the coins, then load each coin's missing ranges, one committed range at a time."""
@@ -134,10 +135,11 @@ class Backfill:
     def load_range(self, coin: Coin, window: Window) -> None:
         """Fetch one range of a coin; commit its raw page, rows, progress and counts together."""
         interval = self.plan.request.interval
+        self.lease.check()
         page = self.source.fetch(coin, window, interval)
         if page.problem is not None:
             self.keep(page)
-        with self.engine.begin() as conn:
+        with self.lease.transaction() as conn:
             normalized = [(store_page(conn, page, self.run_id), self.transform(page, coin))]
             loaded = load_pages(conn, self.source.name, self.run_id, normalized, self.aliases, _now())
             counts = self.committed + loaded
@@ -158,7 +160,7 @@ class Backfill:
 
     def keep(self, page: ParsedPage) -> None:
         """Keep a page raw on its own, then fail the backfill if its body is unusable."""
-        with self.engine.begin() as conn:
+        with self.lease.transaction() as conn:
             store_page(conn, page, self.run_id)
         page.record_count()
 
@@ -168,13 +170,20 @@ class Backfill:
         return replace(counts, http_requests=stats.requests, http_retries=stats.retries)
 
     def finish(self, status: str, error: str | None = None) -> None:
-        """Close the ledger row with what committed; the live source's checkpoint stays as it is."""
+        """Close the ledger row with what committed; the live source's checkpoint stays as it is.
+
+        A success commits only while the backfill holds its source; a failure is recorded if the row is still
+        `running` (another run may have taken the source over).
+        """
+        counts = self.with_http(self.committed)
+        if error is None:
+            with self.lease.transaction() as conn:
+                ledger.finish_run(conn, self.run_id, status, _now(), counts)
+            return
         try:
             with self.engine.begin() as conn:
-                ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(self.committed), error)
+                ledger.finish_run(conn, self.run_id, status, _now(), counts, error)
         except SQLAlchemyError:
-            if error is None:
-                raise
             # The database itself is failing; the next run or backfill will mark this one abandoned.
             log.exception("%s backfill %d: could not record the failure", self.source.name, self.run_id)
 

@@ -42,6 +42,7 @@ app = typer.Typer(
 )
 app.command()(run.run)
 app.command()(ledger.runs)
+app.command()(ledger.rejects)
 app.add_typer(assets.app, name="assets")
 app.command()(health.health)
 app.command()(schedule.schedule)

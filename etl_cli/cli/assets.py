@@ -85,11 +85,12 @@ def merge(
 
 
 def _open() -> tuple[Settings, Engine]:
+    """The settings, and the database as it is: never created or migrated here (see open_for_reading)."""
     from etl_cli.config import Settings
-    from etl_cli.load.engine import open_database
+    from etl_cli.load.engine import open_for_reading
 
     settings = Settings.from_env()
-    return settings, open_database(settings.database_url)
+    return settings, open_for_reading(settings.database_url)
 
 
 def _print_asset(view: AssetView) -> None:

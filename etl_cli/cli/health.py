@@ -1,4 +1,4 @@
-"""`cryptoetl health`: exit 0 when the pipeline is healthy, 1 with the reason when not."""
+"""`cryptoetl health`: exit 0 when the pipeline is healthy, 1 with the reasons when not."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from etl_cli.cli.options import Verbose
 def health(
     max_age: Annotated[
         float,
-        typer.Option(min=0, max=24 * 366, help="Hours the newest run may be old before it counts as stale."),
+        typer.Option(min=0, max=24 * 366, help="Hours the newest success may be old before it is stale."),
     ] = 3.0,
     _verbose: Verbose = False,
 ) -> None:
-    """Check the database answers, its schema is current and a run happened recently; exit 1 if not.
+    """Check the database is current, no source's newest run failed and a run succeeded lately; exit 1 if not.
 
     Example: cryptoetl health --max-age 2
     """

@@ -23,8 +23,15 @@ from tenacity import (
 )
 
 from etl_cli.config import HttpSettings
-from etl_cli.errors import FatalSourceError, RetriableSourceError, RunStopped, SourceError
+from etl_cli.errors import (
+    CryptoEtlError,
+    FatalSourceError,
+    RetriableSourceError,
+    RunStopped,
+    SourceError,
+)
 from etl_cli.extract.base import HttpStats, RawPage
+from etl_cli.extract.deadline import Deadline, DeadlineAdapter
 from etl_cli.extract.replay import ReplayAdapter
 
 log = logging.getLogger(__name__)
@@ -73,32 +80,38 @@ class HttpClient:
         self.source = source
         self.stats = HttpStats()
         self._settings = settings
-        # A shutdown request cuts short any wait (backoff, Retry-After, rate limit) and ends retrying.
+        # A shutdown request cuts short any wait (backoff, Retry-After, rate limit), any request in flight,
+        # and ends retrying.
         self._stop = stop
         self._sleep = stop.wait if stop is not None else sleep
+        # Seconds this run has lost to failed attempts and the waits after them: its retry budget's use.
+        self._lost = 0.0
         self._secrets = [value for value in (secret_headers or {}).values() if value]
         self.session = requests.Session()
         self.session.headers.update({"Accept": "application/json", "User-Agent": "cryptoetl"})
         self.session.headers.update(secret_headers or {})
         # A replayed response costs the provider nothing, so it is not rate limited.
         self._limiter = None
-        if replay_dir is not None:
-            adapter = ReplayAdapter(replay_dir)
-            self.session.mount("http://", adapter)
-            self.session.mount("https://", adapter)
-        elif calls_per_minute:
+        adapter = ReplayAdapter(replay_dir) if replay_dir is not None else DeadlineAdapter()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if replay_dir is None and calls_per_minute:
             self._limiter = RateLimiter(calls_per_minute, sleep=self._sleep)
 
     def get(self, url: str, params: Mapping[str, str | int] | None = None) -> RawPage:
-        """GET a URL and return its body as received, retrying what is worth retrying."""
-        give_up = stop_after_attempt(self._settings.max_attempts)
+        """GET a URL and return its body as received, retrying what is worth retrying.
+
+        Every attempt ends within the total timeout and within what is left of the run's retry budget; no
+        retry starts once failed attempts and waits have spent that budget.
+        """
+        give_up = stop_after_attempt(self._settings.max_attempts) | self._budget_spent
         if self._stop is not None:
             give_up |= stop_when_event_set(self._stop)
         retrying = Retrying(
             retry=retry_if_exception_type(RetriableSourceError),
             stop=give_up,
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._wait_out,
             before_sleep=self._before_retry,
             reraise=True,
         )
@@ -107,30 +120,45 @@ class HttpClient:
         except RetriableSourceError as exc:
             if self._stop is not None and self._stop.is_set():
                 raise RunStopped(f"stopped by a shutdown request while retrying: {exc}") from exc
-            attempts = self._settings.max_attempts
-            tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-            raise SourceError(f"{exc} (gave up after {tries})", exc.response) from exc
+            attempts = retrying.statistics["attempt_number"]
+            why = "1 attempt" if attempts == 1 else f"{attempts} attempts"
+            if attempts < self._settings.max_attempts:
+                why += f": the run's retry budget of {self._settings.retry_budget:g} s is spent"
+            raise SourceError(f"{exc} (gave up after {why})", exc.response) from exc
 
     def _get_once(self, url: str, params: Mapping[str, str | int]) -> RawPage:
         if self._limiter is not None:
             self._limiter.wait()
         self.stats.requests += 1
-        shown = public_url(requests.Request("GET", url, params=params).prepare().url or url)
+        started = time.monotonic()
         try:
-            # Never follow a redirect: requests would carry our key header to whatever host it names.
-            response = self.session.get(
-                url,
-                params=params,
-                timeout=(self._settings.connect_timeout, self._settings.read_timeout),
-                allow_redirects=False,
-            )
-            body = response.content
-        except requests.Timeout:
-            raise RetriableSourceError(f"timed out calling {shown}") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise RetriableSourceError(self._scrub(f"cannot reach {shown}: {exc}")) from None
+            return self._fetch(url, params)
+        except RetriableSourceError:
+            self._lost += time.monotonic() - started
+            raise
+
+    def _fetch(self, url: str, params: Mapping[str, str | int]) -> RawPage:
+        shown = public_url(requests.Request("GET", url, params=params).prepare().url or url)
+        budget_left = self._settings.retry_budget - self._lost
+        deadline = Deadline(min(self._settings.total_timeout, budget_left), self._stop)
+        try:
+            with deadline:
+                # Never follow a redirect: requests would carry our key header to whatever host it names.
+                response = self.session.get(
+                    url,
+                    params=params,
+                    timeout=(
+                        min(self._settings.connect_timeout, deadline.seconds),
+                        min(self._settings.read_timeout, deadline.seconds),
+                    ),
+                    allow_redirects=False,
+                )
+                body = response.content
         except requests.RequestException as exc:
-            raise FatalSourceError(self._scrub(f"cannot call {shown}: {exc}")) from None
+            raise self._failure(exc, deadline, shown) from None
+        if deadline.cut:
+            # Cut short, the answer may still have looked whole (a body read until the connection closed).
+            raise self._failure(None, deadline, shown)
         status = response.status_code
         if status < 300:
             return RawPage(self.source, shown, status, datetime.now(UTC), body)
@@ -149,6 +177,30 @@ class HttpClient:
                 )
             raise RetriableSourceError(message, response, retry_after)
         raise FatalSourceError(message, response)
+
+    def _failure(
+        self, exc: requests.RequestException | None, deadline: Deadline, shown: str
+    ) -> CryptoEtlError:
+        """What a request that raised means: stopped, timed out or unreachable (both retriable), or fatal."""
+        if deadline.cut == "stop":
+            return RunStopped(f"stopped by a shutdown request during a request to {shown}")
+        if deadline.cut == "deadline":
+            return RetriableSourceError(
+                f"timed out calling {shown}: no complete answer within {deadline.seconds:.3g} s"
+            )
+        if isinstance(exc, requests.Timeout):
+            return RetriableSourceError(f"timed out calling {shown}")
+        if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+            return RetriableSourceError(self._scrub(f"cannot reach {shown}: {exc}"))
+        return FatalSourceError(self._scrub(f"cannot call {shown}: {exc}"))
+
+    def _budget_spent(self, state: RetryCallState) -> bool:
+        """Whether waiting for the next attempt would spend the rest of the run's retry budget."""
+        return self._lost + state.upcoming_sleep >= self._settings.retry_budget
+
+    def _wait_out(self, seconds: float) -> None:
+        self._lost += seconds
+        self._sleep(seconds)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -1,8 +1,9 @@
-"""Engines for SQLite and PostgreSQL, and the database brought to the newest schema before a write."""
+"""Engines for SQLite and PostgreSQL: the schema migrated before a write, found current before a read."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from etl_cli.errors import LoadError
 from etl_cli.schema.errors import first_line
-from etl_cli.schema.revisions import upgrade
+from etl_cli.schema.revisions import current_revision, head_revision, is_known, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -61,3 +62,47 @@ def open_database(database_url: str) -> Engine:
             f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
         ) from exc
     return engine
+
+
+def open_for_reading(database_url: str) -> Engine:
+    """An engine on an existing database at the newest revision, for a command that only reads.
+
+    A read never creates a database: the default SQLite URL is relative to the current folder, and an empty
+    database made there would look like "nothing has happened".
+
+    Raises:
+        LoadError: there is no database at that path, it has no or an older or unknown schema, or it is
+            unreachable; the message says what to do.
+    """
+    url = sa.make_url(database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database).resolve()
+        if not path.is_file():
+            raise LoadError(
+                f"there is no database at {path}: create it with `cryptoetl db upgrade` (or a run), "
+                "or set CRYPTOETL_DATABASE_URL to the one you mean"
+            )
+        shown = str(path)
+    engine = create_engine(database_url)
+    try:
+        with reader(engine).connect() as conn:
+            revision = current_revision(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        engine.dispose()
+        raise LoadError(
+            f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
+        ) from exc
+    if revision != head_revision():
+        engine.dispose()
+        raise LoadError(f"the database at {shown} {_behind(revision)}")
+    return engine
+
+
+def _behind(revision: str | None) -> str:
+    upgrade_it = "run `cryptoetl db upgrade`"
+    if revision is None:
+        return f"has no cryptoetl schema: {upgrade_it}"
+    if is_known(revision):
+        return f"is at revision {revision}, older than this cryptoetl's {head_revision()}: {upgrade_it}"
+    return f"is at revision {revision}, which this cryptoetl does not know (a newer one migrated it): upgrade"

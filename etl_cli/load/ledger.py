@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from etl_cli.load.bulk import dialect_insert, insert_rows
 from etl_cli.schema.reads import RUN
 from etl_cli.schema.tables import etl_runs, rejected_records, source_checkpoints
+from etl_cli.schema.types import UtcDateTime, storable
 from etl_cli.transform.records import Reject
-
-ABANDONED_REASON = "the process running it ended before it finished (killed or crashed)"
-# What no text column can take: NUL (PostgreSQL refuses it) and lone surrogates (no UTF-8 encoding exists).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -39,14 +35,40 @@ class RunCounts:
         return RunCounts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
 
-def abandon_stale_runs(conn: Connection, source: str, now: datetime) -> int:
-    """Mark `running` rows of a source as abandoned; call only while holding the source's lock."""
+def running_runs(conn: Connection, source: str) -> list[Row[Any]]:
+    """The `running` rows of a source (one at most, by the schema's unique index): run_id, pid, hostname."""
+    query = sa.select(etl_runs.c.run_id, etl_runs.c.pid, etl_runs.c.hostname).where(
+        etl_runs.c.source == source, etl_runs.c.status == "running"
+    )
+    return list(conn.execute(query))
+
+
+def abandon_run(
+    conn: Connection, run_id: int, now: datetime, reason: str, *, silent_for: float | None = None
+) -> bool:
+    """Mark a `running` row abandoned; with `silent_for`, only if its heartbeat is that many seconds old.
+
+    Returns whether the row was abandoned. The condition is part of the UPDATE, so a heartbeat or a commit of
+    the run that lands first (PostgreSQL re-reads the row once its lock is free) keeps the run alive.
+    """
+    condition = [etl_runs.c.run_id == run_id, etl_runs.c.status == "running"]
+    if silent_for is not None:
+        cutoff = _clock(conn, ago=timedelta(seconds=silent_for))
+        condition.append(sa.or_(etl_runs.c.heartbeat_at.is_(None), etl_runs.c.heartbeat_at < cutoff))
+    result = conn.execute(
+        sa.update(etl_runs).where(*condition).values(status="abandoned", finished_at=now, error=reason)
+    )
+    return result.rowcount == 1
+
+
+def renew(conn: Connection, run_id: int) -> bool:
+    """Beat a running run's heartbeat; False if the row is no longer `running` (another run took over)."""
     result = conn.execute(
         sa.update(etl_runs)
-        .where(etl_runs.c.source == source, etl_runs.c.status == "running")
-        .values(status="abandoned", finished_at=now, error=ABANDONED_REASON)
+        .where(etl_runs.c.run_id == run_id, etl_runs.c.status == "running")
+        .values(heartbeat_at=_clock(conn))
     )
-    return result.rowcount
+    return result.rowcount == 1
 
 
 def abandon_own_runs(conn: Connection, sources: Sequence[str], now: datetime, reason: str) -> int:
@@ -57,7 +79,7 @@ def abandon_own_runs(conn: Connection, sources: Sequence[str], now: datetime, re
             etl_runs.c.status == "running",
             etl_runs.c.source.in_(sources),
             etl_runs.c.pid == os.getpid(),
-            etl_runs.c.hostname == _hostname(),
+            etl_runs.c.hostname == hostname(),
         )
         .values(status="abandoned", finished_at=now, error=reason)
     )
@@ -65,7 +87,7 @@ def abandon_own_runs(conn: Connection, sources: Sequence[str], now: datetime, re
 
 
 def start_run(conn: Connection, source: str, now: datetime, kind: str = RUN) -> int:
-    """Open a ledger row of `kind` in state `running` and return its run id."""
+    """Open a ledger row of `kind` in state `running`, its heartbeat beating now, and return its run id."""
     return conn.scalar(
         sa.insert(etl_runs)
         .values(
@@ -74,7 +96,8 @@ def start_run(conn: Connection, source: str, now: datetime, kind: str = RUN) -> 
             status="running",
             started_at=now,
             pid=os.getpid(),
-            hostname=_hostname(),
+            hostname=hostname(),
+            heartbeat_at=_clock(conn),
         )
         .returning(etl_runs.c.run_id)
     )
@@ -87,13 +110,17 @@ def finish_run(
     now: datetime,
     counts: RunCounts,
     error: str | None = None,
-) -> None:
-    """Close a run with its final status, counts and error."""
-    conn.execute(
+) -> bool:
+    """Close a run with its final status, counts and error, if it is still `running`; return whether it was.
+
+    A final state is final: a row another run marked abandoned stays so, and the caller must not commit.
+    """
+    result = conn.execute(
         sa.update(etl_runs)
-        .where(etl_runs.c.run_id == run_id)
+        .where(etl_runs.c.run_id == run_id, etl_runs.c.status == "running")
         .values(status=status, finished_at=now, error=error, **asdict(counts))
     )
+    return result.rowcount == 1
 
 
 def record_counts(conn: Connection, run_id: int, counts: RunCounts) -> None:
@@ -110,8 +137,8 @@ def record_rejects(
             "run_id": run_id,
             "source": reject.source,
             "source_asset_id": _source_asset_id(reject.source_asset_id),
-            "reason": _storable(reject.reason),
-            "fragment": _storable(reject.fragment),
+            "reason": reject.reason,
+            "fragment": reject.fragment,
             "payload_id": payload_id,
             "rejected_at": now,
         }
@@ -120,16 +147,11 @@ def record_rejects(
     insert_rows(conn, rejected_records, rows)
 
 
-def _storable(text: str) -> str:
-    r"""Text that any column takes: NUL and lone surrogates written as backslash escapes (\x00, \ud800)."""
-    return _UNSTORABLE.sub(lambda found: ascii(found[0])[1:-1], text)
-
-
 def _source_asset_id(value: str | None) -> str | None:
     """A rejected record's id as far as its column holds it: the id may be why the record was rejected."""
     if value is None:
         return None
-    return _storable(value)[: rejected_records.c.source_asset_id.type.length]
+    return storable(value)[: rejected_records.c.source_asset_id.type.length]
 
 
 def save_checkpoint(
@@ -174,8 +196,17 @@ def save_state(conn: Connection, source: str, state: Mapping[str, Any]) -> None:
     )
 
 
-def _hostname() -> str:
+def hostname() -> str:
+    """This host's name as the ledger stores it."""
     return socket.gethostname()[:255]
+
+
+def _clock(conn: Connection, ago: timedelta = timedelta(0)) -> sa.ColumnElement[datetime]:
+    # Heartbeats and their age read one clock: PostgreSQL's, shared by every host that runs cryptoetl
+    # against it (a SQLite file has one host).
+    if conn.dialect.name == "postgresql":
+        return sa.func.clock_timestamp() - sa.literal(ago, sa.Interval())
+    return sa.literal(datetime.now(UTC) - ago, UtcDateTime())
 
 
 def _newest(new: sa.ColumnElement[Any], old: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

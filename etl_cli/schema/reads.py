@@ -1,8 +1,7 @@
-"""The read queries that the CLI and the API share: runs, per-source totals, listings and why they are one.
+"""The read queries that the CLI and the API share: runs, rejects, per-source state, listings.
 
-Also what identity weighs from each listing.
-
-Writers live in etl_cli/load; everything here only SELECTs, so the read-only API may import it.
+Also why listings are one asset, and what identity weighs from each listing. Writers live in etl_cli/load;
+everything here only SELECTs, so the read-only API may import it.
 """
 
 from __future__ import annotations
@@ -17,7 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, source_checkpoints
+from etl_cli.schema.tables import (
+    asset_sources,
+    assets,
+    etl_runs,
+    market_snapshots,
+    rejected_records,
+    source_checkpoints,
+)
 
 FAILED = ("failed", "abandoned")
 # The kinds of ledger row. Only runs (`cryptoetl run`, the scheduler) say how a source's schedule is doing: a
@@ -97,9 +103,46 @@ def recent_runs(
     return [RunRecord(**row._mapping) for row in conn.execute(query)]
 
 
-def run_totals(conn: Connection, kind: str = RUN) -> list[Row[Any]]:
-    """Per source, of one kind: rows, records their successes loaded, the newest row, the newest success."""
+@dataclass(frozen=True)
+class SourceState:
+    """What the ledger says of one source that has run: the one place that judges a source's health."""
+
+    source: str
+    runs_total: int
+    records_loaded: int  # by successful runs
+    last_run: RunRecord  # whatever its status, `running` included
+    last_outcome: RunRecord | None  # the newest run that succeeded or failed (an abandoned one tells nothing)
+    last_success: RunRecord | None
+    failures_since_success: int  # failed or abandoned runs after the newest success
+
+
+def source_states(conn: Connection, kind: str = RUN) -> dict[str, SourceState]:
+    """Every source that has ledger rows of `kind`, by name: three queries, whatever the number of rows.
+
+    Of kind `run` (the default), this is how each source's schedule is doing: a backfill or a replay that
+    succeeds must not hide a schedule that fails.
+    """
+    totals = _run_totals(conn, kind)
+    wanted = [(row.last_run_id, row.last_outcome_run_id, row.last_success_run_id) for row in totals]
+    runs = {run.run_id: run for run in runs_by_id(conn, sorted({i for ids in wanted for i in ids if i}))}
+    failures = _failures_since_success(conn, kind)
+    return {
+        row.source: SourceState(
+            source=row.source,
+            runs_total=row.runs_total,
+            records_loaded=int(row.records_loaded),
+            last_run=runs[row.last_run_id],
+            last_outcome=runs.get(row.last_outcome_run_id),
+            last_success=runs.get(row.last_success_run_id),
+            failures_since_success=failures.get(row.source, 0),
+        )
+        for row in totals
+    }
+
+
+def _run_totals(conn: Connection, kind: str) -> list[Row[Any]]:
     succeeded = etl_runs.c.status == "succeeded"
+    ended = etl_runs.c.status.in_(["succeeded", "failed"])
     query = sa.select(
         etl_runs.c.source,
         sa.func.count().label("runs_total"),
@@ -107,28 +150,68 @@ def run_totals(conn: Connection, kind: str = RUN) -> list[Row[Any]]:
             "records_loaded"
         ),
         sa.func.max(etl_runs.c.run_id).label("last_run_id"),
+        sa.func.max(sa.case((ended, etl_runs.c.run_id))).label("last_outcome_run_id"),
         sa.func.max(sa.case((succeeded, etl_runs.c.run_id))).label("last_success_run_id"),
     )
     return list(conn.execute(query.where(etl_runs.c.kind == kind).group_by(etl_runs.c.source)))
 
 
-def failures_since(conn: Connection, last_success: dict[str, int | None]) -> dict[str, int]:
-    """Per source, failed or abandoned runs (kind 'run') started after its last successful run."""
-    counts: dict[str, int] = {}
-    for source, run_id in last_success.items():
-        query = sa.select(sa.func.count()).where(
-            etl_runs.c.source == source,
-            etl_runs.c.kind == RUN,
+def _failures_since_success(conn: Connection, kind: str) -> dict[str, int]:
+    """Per source, failed or abandoned rows of `kind` after its newest success of that kind (all if none)."""
+    success = (
+        sa.select(etl_runs.c.source, sa.func.max(etl_runs.c.run_id).label("run_id"))
+        .where(etl_runs.c.status == "succeeded", etl_runs.c.kind == kind)
+        .group_by(etl_runs.c.source)
+        .subquery()
+    )
+    query = (
+        sa.select(etl_runs.c.source, sa.func.count())
+        .select_from(etl_runs.outerjoin(success, success.c.source == etl_runs.c.source))
+        .where(
+            etl_runs.c.kind == kind,
             etl_runs.c.status.in_(FAILED),
-            etl_runs.c.run_id > (run_id or 0),
+            etl_runs.c.run_id > sa.func.coalesce(success.c.run_id, 0),
         )
-        counts[source] = conn.scalar(query) or 0
-    return counts
+        .group_by(etl_runs.c.source)
+    )
+    return {source: count for source, count in conn.execute(query)}
 
 
 def checkpoints(conn: Connection) -> list[Row[Any]]:
     """Every source's checkpoint."""
     return list(conn.execute(sa.select(source_checkpoints)))
+
+
+@dataclass(frozen=True)
+class RejectRecord:
+    """One rejected record: where it came from, why it was refused and its text as the source sent it."""
+
+    reject_id: int
+    run_id: int
+    source: str
+    source_asset_id: str | None
+    reason: str
+    fragment: str
+    rejected_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The reject as a JSON-ready object, its whole text included."""
+        return {**asdict(self), "rejected_at": self.rejected_at.isoformat()}
+
+
+_REJECT_COLUMNS = [rejected_records.c[name] for name in RejectRecord.__dataclass_fields__]
+
+
+def recent_rejects(
+    conn: Connection, *, run_id: int | None = None, source: str | None = None, limit: int = 20
+) -> list[RejectRecord]:
+    """The newest rejects first, optionally of one run and of one source."""
+    query = sa.select(*_REJECT_COLUMNS).order_by(rejected_records.c.reject_id.desc()).limit(limit)
+    if run_id is not None:
+        query = query.where(rejected_records.c.run_id == run_id)
+    if source is not None:
+        query = query.where(rejected_records.c.source == source)
+    return [RejectRecord(**row._mapping) for row in conn.execute(query)]
 
 
 def latest_listings(conn: Connection, asset_ids: Sequence[int] | None = None) -> list[Row[Any]]:

@@ -15,9 +15,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
-from etl_cli.schema.types import ExactDecimal, UtcDateTime
+from etl_cli.schema.types import ExactDecimal, StorableText, UtcDateTime
 
 # SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -38,14 +39,24 @@ etl_runs = Table(
     Column("rejected", Integer, nullable=False, server_default="0"),
     Column("http_requests", Integer, nullable=False, server_default="0"),
     Column("http_retries", Integer, nullable=False, server_default="0"),
-    Column("error", Text),
+    Column("error", StorableText),
     Column("pid", Integer),
     Column("hostname", String(255)),
     # 'run' (`cryptoetl run`, the scheduler), 'backfill' or 'replay': only runs say how the schedule is doing.
     Column("kind", String(16), nullable=False, server_default="run"),
+    # A `running` row is its source's lease while this is fresh (etl_cli/load/locks.py).
+    Column("heartbeat_at", UtcDateTime),
     CheckConstraint("status IN ('running', 'succeeded', 'failed', 'abandoned')", name="ck_etl_runs_status"),
     CheckConstraint("kind IN ('run', 'backfill', 'replay')", name="ck_etl_runs_kind"),
     Index("ix_etl_runs_source_started_at", "source", "started_at"),
+    # One running run per source, whatever the code does.
+    Index(
+        "uq_etl_runs_running_source",
+        "source",
+        unique=True,
+        postgresql_where=text("status = 'running'"),
+        sqlite_where=text("status = 'running'"),
+    ),
 )
 
 raw_payloads = Table(
@@ -146,8 +157,8 @@ rejected_records = Table(
     Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
     Column("source", String(32), nullable=False),
     Column("source_asset_id", String(200)),
-    Column("reason", Text, nullable=False),
-    Column("fragment", Text, nullable=False),
+    Column("reason", StorableText, nullable=False),
+    Column("fragment", StorableText, nullable=False),
     Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), nullable=False),
     Column("rejected_at", UtcDateTime, nullable=False),
     Index("ix_rejected_records_run_id", "run_id"),
@@ -160,7 +171,7 @@ source_checkpoints = Table(
     Column("last_run_id", Integer, ForeignKey("etl_runs.run_id")),
     Column("last_success_at", UtcDateTime),
     Column("last_failure_at", UtcDateTime),
-    Column("last_error", Text),
+    Column("last_error", StorableText),
     Column("last_observed_at", UtcDateTime),
     # Set in every transaction that adds rows (each CSV chunk too): what the API's ETag follows.
     Column("last_loaded_at", UtcDateTime),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -60,3 +61,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# What no text column can hold: NUL (PostgreSQL refuses it) and lone surrogates (they have no UTF-8 at all).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    r"""The text with NUL and lone surrogates as backslash escapes (\x00, \ud800): any column takes it."""
+    return _UNSTORABLE.sub(lambda found: ascii(found[0])[1:-1], text)
+
+
+class StorableText(TypeDecorator[str]):
+    """TEXT for what sources and their errors say: any Python string goes in (see storable)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        """Escape what the database cannot hold; a reason or an error must never fail its own write."""
+        return None if value is None else storable(value)

@@ -11,6 +11,7 @@ from etl_cli.config import CoinGeckoSettings, HttpSettings, Settings
 from etl_cli.errors import FatalSourceError, RunStopped, SourceError
 from etl_cli.extract import build_coingecko
 from etl_cli.extract.http import HttpClient, RateLimiter, parse_retry_after, public_url
+from tests.provider import Scripted, drip, drip_headers, hang, ok, serving
 
 URL = "https://api.example.test/v1/things"
 KEY = "CG-s3cr3t-key-0123456789"
@@ -207,3 +208,56 @@ def test_a_redirect_is_refused_not_followed_with_our_key(sleeps):
     ):
         client(sleeps).get(URL)
     assert len(responses.calls) == 1
+
+
+# --- the total deadline and the run's retry budget, against real sockets ---------------------------------
+
+DRIP_BODY = b"[" + b" " * 200 + b"]"  # 10 s at one byte every 0.05 s
+
+
+@pytest.mark.parametrize(
+    "answer", [drip(DRIP_BODY), drip_headers()], ids=["body one byte at a time", "headers one byte at a time"]
+)
+def test_a_provider_that_drips_is_cut_at_the_total_deadline_and_retried_like_a_timeout(sleeps, answer):
+    with serving(Scripted(answer)) as server:
+        http = client(sleeps, read_timeout=0.3, total_timeout=0.4, max_attempts=2)
+        with pytest.raises(
+            SourceError,
+            match=r"^timed out calling http://127.0.0.1:\d+/drip: no complete answer within 0.4 s "
+            r"\(gave up after 2 attempts\)$",
+        ):
+            http.get(f"{server.url}/drip")
+    assert (server.requests, http.stats.requests, http.stats.retries, len(sleeps)) == (2, 2, 1, 1)
+
+
+def test_a_retry_never_runs_past_the_runs_retry_budget(sleeps):
+    with serving(Scripted(drip(DRIP_BODY))) as server:
+        http = client(sleeps, read_timeout=0.3, total_timeout=30, retry_budget=0.4, max_attempts=5)
+        with pytest.raises(
+            SourceError,
+            match=r"no complete answer within 0.4 s \(gave up after 1 attempt: "
+            r"the run's retry budget of 0.4 s is spent\)$",
+        ):
+            http.get(f"{server.url}/drip")
+    assert server.requests == 1 and sleeps == []
+
+
+def test_waits_count_against_the_runs_budget_across_requests(sleeps):
+    with serving(Scripted(ok(b"[]", status=503))) as server:
+        # Every backoff is 1 s (the cap), so the 2.5 s budget allows two waits, then none.
+        http = client(sleeps, retry_budget=2.5, max_attempts=10, max_retry_wait=1.0)
+        with pytest.raises(SourceError, match=r"\(gave up after 3 attempts: the run's retry budget of 2.5 s"):
+            http.get(server.url)
+        with pytest.raises(SourceError, match=r"\(gave up after 1 attempt: the run's retry budget"):
+            http.get(server.url)  # a later request of the same run has no budget left to retry with
+    assert server.requests == 4 and sleeps == [1.0, 1.0]
+
+
+def test_a_stop_request_cuts_a_request_in_flight():
+    stop = threading.Event()
+    with serving(Scripted(hang)) as server:
+        http = HttpClient("test", HttpSettings(read_timeout=30, total_timeout=30), stop=stop)
+        threading.Thread(target=lambda: server.requested.wait(10) and stop.set(), daemon=True).start()
+        with pytest.raises(RunStopped, match=r"^stopped by a shutdown request during a request to http://"):
+            http.get(f"{server.url}/hang")
+    assert server.requests == 1

@@ -34,6 +34,7 @@ def load(engine: sa.Engine, body: bytes) -> tuple[int, list[str]]:
     raw = JsonArrayPage.parse(RawPage("coingecko", f"https://cg.test/{len(body)}", 200, NOW, body))
     with engine.begin() as conn:
         run_id = ledger.start_run(conn, "coingecko", NOW)
+        ledger.finish_run(conn, run_id, "succeeded", NOW, ledger.RunCounts())  # one running run per source
         payload_id = store_page(conn, raw, run_id)
     pairs = [(payload_id, s) for s in normalize_markets(raw).snapshots]
     with counted_statements(engine) as statements, engine.begin() as conn:
