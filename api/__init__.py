@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from api import assets, data, db, errors, health, http, smorest, stats
+from api import assets, data, db, docs, errors, health, http, smorest, stats
 from etl_cli.config import Settings
 
 DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
@@ -61,11 +61,10 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
     )
     http.init_app(app)
+    docs.init_app(app)
     db.init_app(app, settings)
     CORS(
         app,
