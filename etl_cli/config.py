@@ -18,6 +18,7 @@ COINPAPRIKA_URL = "https://api.coinpaprika.com/v1"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 DEFAULT_CSV_MAX_LINE_BYTES = 1 << 20
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Settings:
     csv_max_line_bytes: int = DEFAULT_CSV_MAX_LINE_BYTES
     aliases_path: Path | None = None
     api: ApiConfig = ApiConfig()
+    log_format: str = "text"  # or "json": one object per line (etl_cli/logs.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -148,7 +150,17 @@ class Settings:
             csv_max_line_bytes=env.positive_int("CRYPTOETL_CSV_MAX_LINE_BYTES", DEFAULT_CSV_MAX_LINE_BYTES),
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
             api=ApiConfig.from_env(env),
+            log_format=_log_format(env),
         )
+
+
+def log_format_from_env() -> str:
+    """CRYPTOETL_LOG_FORMAT alone: the CLI sets up logging before a command reads the other settings."""
+    return _log_format(Environ(os.environ))
+
+
+def _log_format(env: Environ) -> str:
+    return env.choice("CRYPTOETL_LOG_FORMAT", LOG_FORMATS, default="text")
 
 
 class Environ:

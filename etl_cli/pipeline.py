@@ -32,6 +32,7 @@ from etl_cli.load.ledger import RunCounts
 from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
+from etl_cli.logs import log_context
 from etl_cli.schema import reads
 from etl_cli.schema.errors import first_line
 from etl_cli.transform import TRANSFORMS
@@ -94,7 +95,8 @@ def run_source(
         if abandoned:
             log.warning("%s: marked %d interrupted run(s) as abandoned", source, abandoned)
         try:
-            run.extract_and_load(state)
+            with log_context(source=source, run_id=run.run_id):
+                run.extract_and_load(state)
         except BaseException as exc:
             error = describe_failure(exc)
             status = "abandoned" if isinstance(exc, RunStopped) else "failed"

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from etl_cli import logs
 from etl_cli.config import DEFAULT_CRON, Settings
 from etl_cli.errors import ConfigError, CryptoEtlError, RunLocked
 from etl_cli.load import ledger
@@ -92,7 +93,8 @@ class ScheduledRuns:
         with self._changed:
             self._active.add(source)
         try:
-            return self._run(source)
+            with logs.log_context(source=source):
+                return self._run(source)
         finally:
             with self._changed:
                 self._active.discard(source)
@@ -206,7 +208,7 @@ def serve(
     """
     trigger = parse_cron(cron)
     sources = scheduled_sources(settings, source)
-    _log_at_info()
+    _log_at_info(settings.log_format)
     engine = open_database(settings.database_url)
     runs = ScheduledRuns(settings, engine)
     scheduler = build_scheduler(runs, trigger, sources, run_now=run_now)
@@ -270,12 +272,10 @@ def _exit_abandoning(engine: Engine, sources: list[str]) -> None:
     os._exit(0)
 
 
-def _log_at_info() -> None:
+def _log_at_info(log_format: str) -> None:
     # The scheduler's log is the container's log: one INFO line per event, on stderr.
     if not logging.getLogger().handlers:
-        logging.basicConfig(
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr, level=logging.WARNING
-        )
+        logs.configure(log_format, logging.WARNING)
     package = logging.getLogger("etl_cli")
     if package.getEffectiveLevel() > logging.INFO:
         package.setLevel(logging.INFO)
