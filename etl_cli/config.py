@@ -78,6 +78,9 @@ class ApiConfig:
     connect_timeout_s: int = 5  # an unreachable PostgreSQL is a 503, not a hung worker
     cors_origins: tuple[str, ...] = ("*",)  # or ("https://a.example", ...); a comma-separated str is split
     cache_max_age_s: int = 30  # Cache-Control max-age of data answers
+    # Where gunicorn's workers keep their request metrics, so a scrape adds all up; None: one process.
+    # prometheus_client reads the same variable itself, at import, to pick its storage.
+    metrics_multiproc_dir: str | None = None
 
     def __post_init__(self) -> None:
         # create_app(**overrides) builds one from code, not from the environment: check it here too.
@@ -103,6 +106,7 @@ class ApiConfig:
             connect_timeout_s=env.positive_int("CRYPTOETL_API_CONNECT_TIMEOUT", default.connect_timeout_s),
             cors_origins=env.words("CRYPTOETL_API_CORS_ORIGINS", default.cors_origins),
             cache_max_age_s=env.whole_number("CRYPTOETL_API_CACHE_MAX_AGE", default.cache_max_age_s),
+            metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR"),
         )
 
 

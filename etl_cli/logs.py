@@ -1,6 +1,6 @@
 """One log format for every cryptoetl process (the CLI, the scheduler, the API): text lines or JSON lines.
 
-CRYPTOETL_LOG_FORMAT=json writes each record as one JSON object: time, level, logger, message, and the
+CRYPTOETL_LOG_FORMAT=json writes each record as one JSON object: time, level, logger, message, pid, and the
 fields of the run or request it was logged in (run_id and source; request_id, ...), which `log_context`
 binds for the code below it. python-json-logger does the writing: it carries any `extra=` field into the
 object, serializes what JSON cannot hold (datetimes, exceptions) and writes tracebacks as a field, all of
@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any, TextIO
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-JSON_NAMES = {"levelname": "level", "name": "logger"}
+JSON_NAMES = {"levelname": "level", "name": "logger", "process": "pid"}
 
 # Per thread (and per request): the scheduler runs sources in parallel threads, each with its own.
 _fields: ContextVar[Mapping[str, Any]] = ContextVar("cryptoetl_log_fields", default=MappingProxyType({}))
@@ -61,7 +61,7 @@ def formatter(log_format: str) -> logging.Formatter:
         from pythonjsonlogger.json import JsonFormatter
 
         return JsonFormatter(
-            "{levelname}{name}{message}", style="{", rename_fields=JSON_NAMES, timestamp="time"
+            "{levelname}{name}{message}{process}", style="{", rename_fields=JSON_NAMES, timestamp="time"
         )
     return logging.Formatter(TEXT_FORMAT)
 

@@ -204,3 +204,14 @@ def _views(rows: Sequence[Any], listing_rows: Sequence[Row[Any]]) -> list[AssetV
             Listing(row.source, row.source_asset_id, row.price_usd, row.observed_at)
         )
     return [AssetView(row.asset_id, row.symbol, row.name, listings[row.asset_id]) for row in rows]
+
+
+def runs_by_status(conn: Connection) -> list[Row[Any]]:
+    """Per source and status: how many runs, and the snapshots they loaded (committed ones only)."""
+    query = sa.select(
+        etl_runs.c.source,
+        etl_runs.c.status,
+        sa.func.count().label("runs"),
+        sa.func.coalesce(sa.func.sum(etl_runs.c.loaded), 0).label("loaded"),
+    ).group_by(etl_runs.c.source, etl_runs.c.status)
+    return list(conn.execute(query))
