@@ -66,9 +66,25 @@ def formatter(log_format: str) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes: a live progress display may have wrapped it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current sys.stderr."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        """Ignored: the stream is always the current sys.stderr."""
+
+
 def log_handler(log_format: str, stream: TextIO | None = None) -> logging.Handler:
-    """A handler writing `log_format` lines to `stream` (stderr), with the bound fields on each record."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """A handler of `log_format` lines, with the bound fields, to `stream` (default: sys.stderr, as it is)."""
+    handler = _Stderr() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(formatter(log_format))
     handler.addFilter(ContextFields())
     return handler

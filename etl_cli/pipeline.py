@@ -33,6 +33,7 @@ from etl_cli.load.locks import source_lock
 from etl_cli.load.raw_store import store_page
 from etl_cli.load.snapshots import insert_snapshots
 from etl_cli.logs import log_context
+from etl_cli.progress import PageDone, RunObserver
 from etl_cli.schema import reads
 from etl_cli.schema.errors import first_line
 from etl_cli.transform import TRANSFORMS
@@ -51,6 +52,7 @@ def run_named(
     replay_dir: Path | None = None,
     engine: Engine | None = None,
     stop: threading.Event | None = None,
+    observer: RunObserver | None = None,
 ) -> reads.RunRecord:
     """Run the source called `source` as configured: what `cryptoetl run` and the scheduler call.
 
@@ -61,7 +63,7 @@ def run_named(
     engine = engine or open_database(settings.database_url)
     extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir, stop=stop)
     aliases = read_aliases(settings.aliases_path)
-    return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases)
+    return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases, observer=observer)
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -75,10 +77,12 @@ def run_source(
     transform: Transform,
     stop: threading.Event | None = None,
     aliases: AliasMap | None = None,
+    observer: RunObserver | None = None,
 ) -> reads.RunRecord:
     """Run one source end to end and return its ledger row.
 
-    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`.
+    Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`. An `observer` is
+    told of the run's start and of each page (see etl_cli/progress.py).
 
     Raises:
         RunLocked: another run of this source is in progress.
@@ -86,7 +90,7 @@ def run_source(
             (but for pages that carried a checkpoint state, which committed with it).
     """
     source = extractor.name
-    run = Run(engine, extractor, transform, read_aliases() if aliases is None else aliases, stop)
+    run = Run(engine, extractor, transform, read_aliases() if aliases is None else aliases, stop, observer)
     with source_lock(engine, source):
         with engine.begin() as conn:
             abandoned = ledger.abandon_stale_runs(conn, source, _now())
@@ -94,6 +98,8 @@ def run_source(
             state = ledger.read_state(conn, source)
         if abandoned:
             log.warning("%s: marked %d interrupted run(s) as abandoned", source, abandoned)
+        if observer is not None:
+            observer.run_started(source, run.run_id)
         try:
             with log_context(source=source, run_id=run.run_id):
                 run.extract_and_load(state)
@@ -119,9 +125,12 @@ class Run:
     transform: Transform
     aliases: AliasMap
     stop: threading.Event | None
+    observer: RunObserver | None = None
     run_id: int = 0
     committed: RunCounts = field(default_factory=RunCounts)  # of committed loads; HTTP costs: the extractor
     newest: datetime | None = None  # the newest observation loaded, for the checkpoint
+    pages_done: int = 0
+    records_done: int = 0
 
     def extract_and_load(self, state: Mapping[str, Any] | None) -> None:
         """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction."""
@@ -132,6 +141,7 @@ class Run:
             if page.state is None:
                 with self.engine.begin() as conn:
                     pending.append((store_page(conn, page, self.run_id), self.transform(page)))
+                self._tell(page, len(pending[-1][1].snapshots) + len(pending[-1][1].rejects))
                 continue
             with self.engine.begin() as conn:
                 counts = self.committed + self._load(
@@ -139,7 +149,9 @@ class Run:
                 )
                 ledger.save_state(conn, self.extractor.name, page.state)
                 ledger.record_counts(conn, self.run_id, self.with_http(counts))
+            records = counts.extracted - self.committed.extracted
             self.committed = counts
+            self._tell(page, records)
         with self.engine.begin() as conn:
             total = self.committed + self._load(conn, pending)
             ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.with_http(total))
@@ -164,6 +176,20 @@ class Run:
             skipped=len(snapshots) - loaded,
             rejected=len(rejects),
         )
+
+    def _tell(self, page: RawPage, records: int) -> None:
+        self.pages_done += 1
+        self.records_done += records
+        if self.observer is not None:
+            progress = PageDone(
+                self.extractor.name,
+                self.run_id,
+                self.pages_done,
+                self.records_done,
+                self.committed.loaded,
+                page.position(),
+            )
+            self.observer.page_done(progress)
 
     def with_http(self, counts: RunCounts) -> RunCounts:
         """`counts` with the extractor's HTTP cost so far."""

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from etl_cli.errors import FatalSourceError
 from etl_cli.extract.csv_layout import CsvLayout
+from etl_cli.progress import FilePosition
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _WHITESPACE = " \t\n\r"
@@ -29,6 +30,10 @@ class RawPage:
     # A page that carries a checkpoint state is committed on its own, together with that state, so a long
     # stream (a big CSV file) resumes after its last committed page.
     state: Mapping[str, Any] | None = None
+
+    def position(self) -> FilePosition | None:
+        """How far into its file the page ends, for progress; None for a page that is not from a file."""
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +71,12 @@ class CsvChunk(RawPage):
     layout: CsvLayout  # read from the header once per file
     # Lines over the size limit, numbered among the body's lines: skipped unread, rejected by the transform.
     long_lines: tuple[LongLine, ...] = ()
+    end_offset: int = 0  # the file's byte offset after the chunk's last line
+    file_size: int = 0  # the file's size when the run began reading it
+
+    def position(self) -> FilePosition:
+        """How far into its file the chunk ends."""
+        return FilePosition(self.file.name, self.end_offset, self.file_size)
 
 
 @dataclass(frozen=True)
