@@ -26,6 +26,7 @@ from etl_cli.config import Settings
 from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor, RawPage
+from etl_cli.extract.stored import StoredPayloads
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database, reader
 from etl_cli.load.ledger import RunCounts
@@ -64,6 +65,27 @@ def run_named(
     extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir, stop=stop)
     aliases = read_aliases(settings.aliases_path)
     return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases, observer=observer)
+
+
+def run_replay(
+    settings: Settings,
+    source: str,
+    *,
+    run_id: int | None = None,
+    engine: Engine | None = None,
+    observer: RunObserver | None = None,
+) -> reads.RunRecord:
+    """Re-transform and load, as a new run, what `source` stored (all, or what run `run_id` stored first).
+
+    Raises:
+        ConfigError: nothing stored to replay, or `run_id` is not a run of `source`.
+        RunLocked: another run of this source is in progress.
+        RunFailed: the replay failed; what it committed before stays (it is idempotent: run it again).
+    """
+    engine = engine or open_database(settings.database_url)
+    stored = StoredPayloads(reader(engine), source, run_id)
+    aliases = read_aliases(settings.aliases_path)
+    return run_source(engine, stored, TRANSFORMS[source], aliases=aliases, observer=observer)
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -133,12 +155,12 @@ class Run:
     records_done: int = 0
 
     def extract_and_load(self, state: Mapping[str, Any] | None) -> None:
-        """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction."""
+        """Store each page raw; commit a page with a state (or commit_alone) at once, the rest together."""
         pending: list[tuple[int, Normalized]] = []
         for page in self.extractor.pages(state):
             if self.stop is not None and self.stop.is_set():
                 raise RunStopped("stopped by a shutdown request before it finished")
-            if page.state is None:
+            if page.state is None and not page.commit_alone:
                 with self.engine.begin() as conn:
                     pending.append((store_page(conn, page, self.run_id), self.transform(page)))
                 self._tell(page, len(pending[-1][1].snapshots) + len(pending[-1][1].rejects))
@@ -147,7 +169,8 @@ class Run:
                 counts = self.committed + self._load(
                     conn, [(store_page(conn, page, self.run_id), self.transform(page))]
                 )
-                ledger.save_state(conn, self.extractor.name, page.state)
+                if page.state is not None:
+                    ledger.save_state(conn, self.extractor.name, page.state)
                 ledger.record_counts(conn, self.run_id, self.with_http(counts))
             records = counts.extracted - self.committed.extracted
             self.committed = counts

@@ -134,5 +134,19 @@ CREATE TABLE source_checkpoints (
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 
+-- Running upgrade 0001 -> 0007
+
+CREATE TABLE payload_chunks (
+    payload_id BIGINT NOT NULL,
+    first_line INTEGER NOT NULL,
+    long_lines TEXT,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (payload_id, first_line),
+    FOREIGN KEY(payload_id) REFERENCES raw_payloads (payload_id),
+    FOREIGN KEY(run_id) REFERENCES etl_runs (run_id)
+);
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0001';
+
 COMMIT;
 

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from etl_cli.cli import assets, db, health, ledger, run, schedule
+from etl_cli.cli import assets, db, health, ledger, replay, run, schedule
 from etl_cli.cli.options import VERBOSE
 from etl_cli.errors import CryptoEtlError
 
@@ -45,6 +45,7 @@ app.command()(ledger.runs)
 app.command()(assets.assets)
 app.command()(health.health)
 app.command()(schedule.schedule)
+app.command()(replay.replay)
 app.add_typer(db.app, name="db")
 
 

@@ -61,7 +61,7 @@ def run(
                 _run_one(settings, engine, name, pages, replay / name if replay else None, observer)
                 for name in configured_sources(settings)
             ]
-    _report(outcomes, as_json, single=source.value != "all")
+    report_runs(outcomes, as_json, single=source.value != "all")
 
 
 def _run_one(
@@ -90,7 +90,7 @@ def _run_one(
         return name, None, exc
 
 
-def _report(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
+def report_runs(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
     """Print each run's summary, then exit 1 after one `Error:` line per failed source."""
     summaries = [
         record.as_json() if record else {"source": name, "status": "not run", "error": str(error)}

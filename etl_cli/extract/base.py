@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -30,6 +31,9 @@ class RawPage:
     # A page that carries a checkpoint state is committed on its own, together with that state, so a long
     # stream (a big CSV file) resumes after its last committed page.
     state: Mapping[str, Any] | None = None
+    # A page replayed from the raw store is whole in itself: it commits on its own too, so a long replay
+    # neither holds every page in memory nor redoes what it committed.
+    commit_alone: bool = False
 
     def position(self) -> FilePosition | None:
         """How far into its file the page ends, for progress; None for a page that is not from a file."""
@@ -86,6 +90,15 @@ class LongLine:
     number: int
     size: int
     head: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready, as the raw store keeps it (the bytes in base64)."""
+        return {"number": self.number, "size": self.size, "head": base64.b64encode(self.head).decode()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LongLine:
+        """Read back what to_json wrote."""
+        return cls(data["number"], data["size"], base64.b64decode(data["head"]))
 
 
 @dataclass
