@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from api import access_log, assets, data, db, docs, errors, health, http, metrics, smorest, stats
+from api import access_log, assets, data, db, docs, errors, health, http, metrics, responses, smorest, stats
 from etl_cli.config import Settings
 
 DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(
         APP_VERSION=app_version(),
         CACHE_MAX_AGE_S=settings.api.cache_max_age_s,
+        **{responses.DIVERGENCE_PCT: settings.divergence_pct},
         API_TITLE="cryptoetl API",
         API_VERSION=app_version(),
         OPENAPI_VERSION="3.0.3",

@@ -16,10 +16,11 @@ from api.errors import ErrorSchema
 from api.http import NOT_MODIFIED, conditional
 from api.paging import PageRequest, page_response
 from api.queries import SnapshotFilter
-from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
+from api.responses import DIVERGENCE_PCT, AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
 from api.schemas import INT32, AssetsArgs, HistoryArgs, Interval, NoArgs
 from api.smorest import Blueprint
 from etl_cli.schema import reads
+from etl_cli.schema.divergence import with_divergences
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
 NO_SUCH_ASSET = "No asset has this id"
@@ -112,4 +113,5 @@ def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
 
 
 def _with_listings(conn: Any, assets: list[Any]) -> list[dict[str, Any]]:
-    return [asdict(view) for view in reads.asset_views(conn, assets)]
+    views = with_divergences(conn, reads.asset_views(conn, assets), current_app.config[DIVERGENCE_PCT])
+    return [asdict(view) for view in views]

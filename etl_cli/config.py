@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 DEFAULT_CSV_MAX_LINE_BYTES = 1 << 20
 LOG_FORMATS = ("text", "json")
+DEFAULT_DIVERGENCE_PCT = Decimal(2)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class Settings:
     aliases_path: Path | None = None
     api: ApiConfig = ApiConfig()
     log_format: str = "text"  # or "json": one object per line (etl_cli/logs.py)
+    # Two sources' newest prices of an asset, within the same hour, further apart than this many percent
+    # make it diverging (etl_cli/schema/divergence.py).
+    divergence_pct: Decimal = DEFAULT_DIVERGENCE_PCT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +160,7 @@ class Settings:
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
             api=ApiConfig.from_env(env),
             log_format=_log_format(env),
+            divergence_pct=env.positive_decimal("CRYPTOETL_DIVERGENCE_PCT", DEFAULT_DIVERGENCE_PCT),
         )
 
 
@@ -207,6 +213,19 @@ class Environ:
         """Read a comma-separated list."""
         raw = self.get(name)
         return default if raw is None else split_words(raw)
+
+    def positive_decimal(self, name: str, default: Decimal) -> Decimal:
+        """Read a number greater than zero, exactly."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = Decimal(raw)
+        except ArithmeticError:
+            value = Decimal(0)
+        if not value.is_finite() or value <= 0:
+            raise ConfigError(f"{name} must be a number greater than 0, got {raw!r}")
+        return value
 
     def positive_float(self, name: str, default: float) -> float:
         """Read a number of seconds greater than zero."""

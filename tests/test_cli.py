@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from etl_cli.cli import app
 from etl_cli.load.engine import create_engine
 from etl_cli.load.locks import source_lock
+from etl_cli.schema.revisions import head_revision
 from tests.samples import CSV_DIR, REPLAY_DIR
 
 RUN = ["run", "--source", "coingecko", "--replay", str(REPLAY_DIR)]
@@ -171,7 +172,7 @@ def test_runs_lists_the_ledger_newest_first(cli, failing_replay):
 
 def test_db_upgrade_creates_the_schema(cli):
     result = cli("db", "upgrade")
-    assert result.exit_code == 0 and "revision 0001" in result.stdout
+    assert result.exit_code == 0 and f"revision {head_revision()} (the newest)" in result.stdout
     assert cli("runs", "--json").stdout.strip() == "[]"
 
 
@@ -235,10 +236,10 @@ def test_health_says_healthy_or_stale(cli):
     assert missing.exit_code == 1
     assert (
         missing.stderr
-        == "Error: the database has no cryptoetl schema, not 0001: run `cryptoetl db upgrade`\n"
+        == f"Error: the database has no cryptoetl schema, not {head_revision()}: run `cryptoetl db upgrade`\n"
     )
     cli("db", "upgrade")
-    assert cli("health").stdout.startswith("healthy: schema 0001, no run yet")
+    assert cli("health").stdout.startswith(f"healthy: schema {head_revision()}, no run yet")
     cli(*RUN)
     assert cli("health").exit_code == 0
     stale = cli("health", "--max-age", "0")

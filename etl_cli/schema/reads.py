@@ -9,12 +9,15 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from etl_cli.schema.tables import asset_sources, assets, etl_runs, market_snapshots, source_checkpoints
+
+if TYPE_CHECKING:
+    from etl_cli.schema.divergence import Divergence
 
 FAILED = ("failed", "abandoned")
 # Built once: a new alias per call costs more than the query.
@@ -167,20 +170,24 @@ class AssetView:
     symbol: str
     name: str | None
     sources: list[Listing] = field(default_factory=list)
+    divergence: Divergence | None = None  # see etl_cli/schema/divergence.py
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready; prices are strings so that no digit is lost."""
         return {
             **asdict(self),
-            "sources": [
-                {
-                    **asdict(listing),
-                    "price_usd": None if listing.price_usd is None else format(listing.price_usd, "f"),
-                    "observed_at": listing.observed_at.isoformat() if listing.observed_at else None,
-                }
-                for listing in self.sources
-            ],
+            "sources": [listing_json(listing) for listing in self.sources],
+            "divergence": self.divergence.as_json() if self.divergence else None,
         }
+
+
+def listing_json(listing: Listing) -> dict[str, Any]:
+    """A listing, JSON-ready: its price as a string, so that no digit is lost."""
+    return {
+        **asdict(listing),
+        "price_usd": None if listing.price_usd is None else format(listing.price_usd, "f"),
+        "observed_at": listing.observed_at.isoformat() if listing.observed_at else None,
+    }
 
 
 def asset_views(conn: Connection, rows: Sequence[Any]) -> list[AssetView]:

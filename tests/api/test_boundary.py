@@ -6,6 +6,7 @@ ALLOWED = {
     "etl_cli.config",
     "etl_cli.logs",
     "etl_cli.schema",
+    "etl_cli.schema.divergence",
     "etl_cli.schema.errors",
     "etl_cli.schema.reads",
     "etl_cli.schema.tables",
