@@ -19,6 +19,7 @@ from api.queries import SnapshotFilter
 from api.responses import DIVERGENCE_PCT, AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema
 from api.schemas import INT32, AssetsArgs, HistoryArgs, Interval, NoArgs
 from api.smorest import Blueprint
+from api.totals import asset_total
 from etl_cli.schema import reads
 from etl_cli.schema.divergence import with_divergences
 
@@ -33,12 +34,13 @@ ASSET = f"/assets/<int(min=1, max={INT32}):asset_id>"
 @blp.response(200, AssetPageSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
 @conditional
-def list_assets(symbol: str | None, page: PageRequest) -> Response:
+def list_assets(symbol: str | None, page: PageRequest, count: str | None) -> Response:
     """List canonical assets (by asset_id), each with the newest snapshot from each of its sources."""
     conn = db.get_conn()
     rows, has_more = page.cut(queries.asset_page(conn, symbol, page.fetch, page.offset))
     next_args = {"offset": page.offset + page.limit} if has_more else None
-    return page_response(_with_listings(conn, rows), page, next_args)
+    total = asset_total(conn, symbol, count).pagination() if count else {}
+    return page_response(_with_listings(conn, rows), page, next_args, **total)
 
 
 @blp.route(ASSET)

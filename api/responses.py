@@ -61,6 +61,14 @@ class PaginationSchema(ResponseSchema):
     next_cursor = fields.String(
         allow_none=True, metadata={"description": "Cursor of the next page (/data only)"}
     )
+    total = fields.Integer(
+        metadata={"description": "Rows matching the filters, in all pages (only when `count` is given)"}
+    )
+    total_is_estimate = fields.Boolean(
+        metadata={
+            "description": "`total` is PostgreSQL's planner estimate (`count=estimated` on a large set)"
+        }
+    )
 
 
 class LinksSchema(ResponseSchema):
