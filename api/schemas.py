@@ -87,6 +87,17 @@ def _time(name: str, meaning: str) -> fields.AwareDateTime:
     )
 
 
+def _count() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(COUNT_METHODS),
+        metadata={
+            "description": "Add `pagination.total`: `exact` counts the matching rows; `estimated` takes "
+            "PostgreSQL's planner estimate when it is large (exact below 10,000, and always on SQLite). "
+            "Leave it out to page without counting."
+        },
+    )
+
+
 def _snapshot_filter(data: dict[str, Any]) -> SnapshotFilter:
     # A schema's filter attributes (start and end, whatever their names in the query) are SnapshotFilter's.
     return SnapshotFilter(
@@ -134,14 +145,7 @@ class DataArgs(QuerySchema):
         validate=validate.Range(0, MAX_OFFSET),
         metadata={"description": f"Rows to skip (at most {MAX_OFFSET}; use `cursor` to page deeper)"},
     )
-    count = fields.String(
-        validate=validate.OneOf(COUNT_METHODS),
-        metadata={
-            "description": "Add `pagination.total`: `exact` counts the matching rows; `estimated` takes "
-            "PostgreSQL's planner estimate when it is large (exact below 10,000, and always on SQLite). "
-            "Leave it out to page without counting."
-        },
-    )
+    count = _count()
     cursor = CursorField(
         metadata={
             "description": "Continue after a page: take its links.next or next_cursor as given (else a 400)",
@@ -178,14 +182,7 @@ class AssetsArgs(QuerySchema):
     symbol = fields.String(validate=SYMBOL, metadata={"description": "Ticker symbol, any case"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, INT32))
-    count = fields.String(
-        validate=validate.OneOf(COUNT_METHODS),
-        metadata={
-            "description": "Add `pagination.total`: `exact` counts the matching rows; `estimated` takes "
-            "PostgreSQL's planner estimate when it is large (exact below 10,000, and always on SQLite). "
-            "Leave it out to page without counting."
-        },
-    )
+    count = _count()
 
     @ma.post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
