@@ -9,7 +9,21 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from api import access_log, assets, data, db, docs, errors, health, http, metrics, responses, smorest, stats
+from api import (
+    access_log,
+    assets,
+    dashboard,
+    data,
+    db,
+    docs,
+    errors,
+    health,
+    http,
+    metrics,
+    responses,
+    smorest,
+    stats,
+)
 from etl_cli.config import Settings
 
 DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
@@ -68,6 +82,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     access_log.init_app(app, settings.log_format)
     docs.init_app(app)
     metrics.init_app(app, settings.api.metrics_multiproc_dir)
+    app.register_blueprint(dashboard.blp)
     db.init_app(app, settings)
     CORS(
         app,
