@@ -30,6 +30,7 @@ class PageDone:
     records: int  # extracted so far: snapshots and rejects
     loaded: int  # committed so far (API sources commit once, at the end)
     position: FilePosition | None = None  # for a page read from a file
+    pages_planned: int | None = None  # when the run knows its pages in advance (a backfill's ranges)
 
 
 class RunObserver(Protocol):

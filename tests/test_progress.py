@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import pty
 import subprocess
 import sys
 
+from rich.console import Console
+
+from etl_cli.cli.progress import LiveProgress
 from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.pipeline import run_named, run_source
 from etl_cli.progress import FilePosition, PageDone
@@ -90,3 +94,17 @@ def test_no_progress_when_stderr_is_not_a_terminal_or_with_json(tmp_path):
         tmp_path, "run", "--source", "coingecko", "--replay", str(REPLAY_DIR), "--json", terminal=True
     )
     assert (code, shown) == (0, "")
+
+
+def test_the_display_shows_a_percentage_when_the_pages_are_known_and_the_file_otherwise():
+    display = LiveProgress(Console(file=io.StringIO(), force_terminal=True, width=100))
+    display.run_started("coingecko", 7)
+    display.page_done(PageDone("coingecko", 7, pages=1, records=250, loaded=0))
+    (task,) = display.display.tasks
+    assert (task.description, task.total, task.fields["rows"]) == ("page 1", None, 250)
+    display.page_done(PageDone("coingecko", 7, pages=2, records=500, loaded=250, pages_planned=8))
+    assert (task.description, task.percentage) == ("page 2 of 8", 25.0)
+    display.run_started("csv", 8)
+    display.page_done(PageDone("csv", 8, 1, 50, 50, FilePosition("a.csv", done=300, size=1200)))
+    csv_task = display.display.tasks[1]
+    assert (csv_task.description, csv_task.percentage, csv_task.fields["source"]) == ("a.csv", 25.0, "csv")

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -47,10 +48,14 @@ class LiveProgress:
         """Move the run's line on: rows and rate; pages, or the file's bytes."""
         task, started = self.tasks[progress.source]
         rate = progress.records / max(time.monotonic() - started, 1e-9)
-        fields = {"source": progress.source, "rows": progress.records, "rate": rate}
-        position = progress.position
+        fields: dict[str, Any] = {"source": progress.source, "rows": progress.records, "rate": rate}
+        position, planned = progress.position, progress.pages_planned
         if position is None:
-            self.display.update(task, description=f"page {progress.pages}", **fields)
+            fields["description"] = f"page {progress.pages}"
+            if planned:  # a known number of pages: a percentage and time left, as for a file
+                fields.update(description=f"page {progress.pages} of {planned}", total=planned)
+                fields["completed"] = progress.pages
+            self.display.update(task, **fields)
             return
         total = max(position.size, position.done)
         if self.files.get(progress.source) != position.name:
