@@ -85,7 +85,7 @@ def run_replay(
     engine = engine or open_database(settings.database_url)
     stored = StoredPayloads(reader(engine), source, run_id)
     aliases = read_aliases(settings.aliases_path)
-    return run_source(engine, stored, TRANSFORMS[source], aliases=aliases, observer=observer)
+    return run_source(engine, stored, TRANSFORMS[source], aliases=aliases, observer=observer, live=False)
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -100,11 +100,13 @@ def run_source(
     stop: threading.Event | None = None,
     aliases: AliasMap | None = None,
     observer: RunObserver | None = None,
+    live: bool = True,
 ) -> reads.RunRecord:
     """Run one source end to end and return its ledger row.
 
     Setting `stop` makes the run give up at the next page boundary: it ends `abandoned`. An `observer` is
-    told of the run's start and of each page (see etl_cli/progress.py).
+    told of the run's start and of each page (see etl_cli/progress.py). A run that is not `live` (a replay
+    of stored pages) leaves the source's checkpoint alone: it says nothing of the provider's health.
 
     Raises:
         RunLocked: another run of this source is in progress.
@@ -112,7 +114,8 @@ def run_source(
             (but for pages that carried a checkpoint state, which committed with it).
     """
     source = extractor.name
-    run = Run(engine, extractor, transform, read_aliases() if aliases is None else aliases, stop, observer)
+    aliases = read_aliases() if aliases is None else aliases
+    run = Run(engine, extractor, transform, aliases, stop, observer, live)
     with source_lock(engine, source):
         with engine.begin() as conn:
             abandoned = ledger.abandon_stale_runs(conn, source, _now())
@@ -148,6 +151,7 @@ class Run:
     aliases: AliasMap
     stop: threading.Event | None
     observer: RunObserver | None = None
+    live: bool = True
     run_id: int = 0
     committed: RunCounts = field(default_factory=RunCounts)  # of committed loads; HTTP costs: the extractor
     newest: datetime | None = None  # the newest observation loaded, for the checkpoint
@@ -178,9 +182,10 @@ class Run:
         with self.engine.begin() as conn:
             total = self.committed + self._load(conn, pending)
             ledger.finish_run(conn, self.run_id, "succeeded", _now(), self.with_http(total))
-            ledger.save_checkpoint(
-                conn, self.extractor.name, self.run_id, _now(), last_observed_at=self.newest
-            )
+            if self.live:
+                ledger.save_checkpoint(
+                    conn, self.extractor.name, self.run_id, _now(), last_observed_at=self.newest
+                )
         self.committed = total
         log.info("%s run %d succeeded: %s", self.extractor.name, self.run_id, self.with_http(total))
 
@@ -224,7 +229,8 @@ class Run:
         try:
             with self.engine.begin() as conn:
                 ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(self.committed), error)
-                ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
+                if self.live:
+                    ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
         except SQLAlchemyError:
             # The database itself is failing; the next run will mark this one abandoned.
             log.exception("%s run %d: could not record the failure", self.extractor.name, self.run_id)

@@ -93,7 +93,10 @@ def test_a_csv_replay_gives_every_reject_its_line_even_for_chunks_that_share_one
         "only its first 200 bytes are kept",
     ]
     with engine.connect() as conn:
-        assert conn.scalar(sa.select(source_checkpoints.c.state)) == state  # the file's progress is untouched
+        checkpoint = conn.execute(sa.select(source_checkpoints)).one()
+    assert checkpoint.state == state  # the file's progress is untouched
+    # A replay says nothing of the source's health: the last run and success stay the live run's.
+    assert checkpoint.last_run_id == first.run_id and checkpoint.last_success_at is not None
 
 
 def test_replay_refuses_a_run_of_another_source_and_an_empty_store(engine, settings):
