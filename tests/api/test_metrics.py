@@ -92,6 +92,9 @@ def test_gunicorn_workers_add_up_in_every_scrape_and_log_json(loaded, tmp_path):
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
         "CRYPTOETL_LOG_FORMAT": "json",
     }
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "counter_999999.db").write_bytes(b"left by an earlier server")
+    (tmp_path / "metrics" / "notes.txt").write_text("not a metrics file: kept")
     command = ["-m", "gunicorn", "-c", "python:api.gunicorn_config", "--workers", "2", "api:create_app()"]
     server = subprocess.Popen(
         [sys.executable, *command, "--bind", f"127.0.0.1:{port}"],
@@ -123,6 +126,7 @@ def test_gunicorn_workers_add_up_in_every_scrape_and_log_json(loaded, tmp_path):
     answered = [line for line in lines if line["logger"] == "api.access" and line["path"] == "/health"]
     assert len(answered) == sent + 1
     assert len({line["pid"] for line in answered}) == 2
+    assert (tmp_path / "metrics" / "notes.txt").exists()
     assert all(line["request_id"] and line["status"] == 200 for line in answered)
 
 
