@@ -9,7 +9,21 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-from api import assets, data, db, errors, health, http, smorest, stats
+from api import (
+    access_log,
+    assets,
+    dashboard,
+    data,
+    db,
+    docs,
+    errors,
+    health,
+    http,
+    metrics,
+    responses,
+    smorest,
+    stats,
+)
 from etl_cli.config import Settings
 
 DESCRIPTION = """Read-only market data from the cryptoetl database, for dashboards.
@@ -56,16 +70,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.config.update(
         APP_VERSION=app_version(),
         CACHE_MAX_AGE_S=settings.api.cache_max_age_s,
+        **{responses.DIVERGENCE_PCT: settings.divergence_pct},
         API_TITLE="cryptoetl API",
         API_VERSION=app_version(),
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         API_SPEC_OPTIONS={"info": {"description": DESCRIPTION}},
     )
     http.init_app(app)
+    access_log.init_app(app, settings.log_format)
+    docs.init_app(app)
+    metrics.init_app(app, settings.api.metrics_multiproc_dir)
+    app.register_blueprint(dashboard.blp)
     db.init_app(app, settings)
     CORS(
         app,

@@ -16,10 +16,18 @@ from api.errors import ErrorSchema
 from api.http import NOT_MODIFIED, conditional
 from api.paging import PageRequest, page_response
 from api.queries import SnapshotFilter
-from api.responses import AssetEnvelopeSchema, AssetPageSchema, HistoryEnvelopeSchema, MovedAssetSchema
+from api.responses import (
+    DIVERGENCE_PCT,
+    AssetEnvelopeSchema,
+    AssetPageSchema,
+    HistoryEnvelopeSchema,
+    MovedAssetSchema,
+)
 from api.schemas import INT32, AssetsArgs, HistoryArgs, Interval, NoArgs
 from api.smorest import Blueprint
+from api.totals import asset_total
 from etl_cli.schema import reads
+from etl_cli.schema.divergence import with_divergences
 
 blp = Blueprint("assets", __name__, description="Canonical assets, their latest snapshots and history")
 NO_SUCH_ASSET = "No asset has this id"
@@ -37,12 +45,13 @@ MOVED_HEADERS = {
 @blp.response(200, AssetPageSchema)
 @blp.alt_response(304, description=NOT_MODIFIED)
 @conditional
-def list_assets(symbol: str | None, page: PageRequest) -> Response:
+def list_assets(symbol: str | None, page: PageRequest, count: str | None) -> Response:
     """List canonical assets (by asset_id), each with the newest snapshot from each of its sources."""
     conn = db.get_conn()
     rows, has_more = page.cut(queries.asset_page(conn, symbol, page.fetch, page.offset))
     next_args = {"offset": page.offset + page.limit} if has_more else None
-    return page_response(_with_listings(conn, rows), page, next_args)
+    total = asset_total(conn, symbol, count).pagination() if count else {}
+    return page_response(_with_listings(conn, rows), page, next_args, **total)
 
 
 @blp.route(ASSET)
@@ -145,4 +154,5 @@ def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
 
 
 def _with_listings(conn: Any, assets: list[Any]) -> list[dict[str, Any]]:
-    return [asdict(view) for view in reads.asset_views(conn, assets)]
+    views = with_divergences(conn, reads.asset_views(conn, assets), current_app.config[DIVERGENCE_PCT])
+    return [asdict(view) for view in views]

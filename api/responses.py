@@ -9,6 +9,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
+DIVERGENCE_PCT = "CRYPTOETL_DIVERGENCE_PCT"  # app.config key: the percent over which sources diverge
+
 
 def _exact(description: str, *, allow_none: bool = True) -> fields.Decimal:
     # A JSON number with every stored digit (never rounded through a float).
@@ -59,6 +61,14 @@ class PaginationSchema(ResponseSchema):
     next_cursor = fields.String(
         allow_none=True, metadata={"description": "Cursor of the next page (/data only)"}
     )
+    total = fields.Integer(
+        metadata={"description": "Rows matching the filters, in all pages (only when `count` is given)"}
+    )
+    total_is_estimate = fields.Boolean(
+        metadata={
+            "description": "`total` is PostgreSQL's planner estimate (`count=estimated` on a large set)"
+        }
+    )
 
 
 class LinksSchema(ResponseSchema):
@@ -100,6 +110,17 @@ class ListingSchema(ResponseSchema):
     )
 
 
+class DivergenceSchema(ResponseSchema):
+    """Sources whose newest prices of the asset, observed within the same hour, disagree too much."""
+
+    sources = fields.List(
+        fields.Nested(ListingSchema), required=True, metadata={"description": "The listings that disagree"}
+    )
+    low_usd = _exact("Lowest of their prices", allow_none=False)
+    high_usd = _exact("Highest of their prices", allow_none=False)
+    spread_pct = _exact("(high - low) / low, in percent, to 2 places", allow_none=False)
+
+
 class AssetSchema(ResponseSchema):
     """A canonical asset and its latest snapshot from each source."""
 
@@ -107,6 +128,15 @@ class AssetSchema(ResponseSchema):
     symbol = fields.String(required=True)
     name = fields.String(required=True, allow_none=True)
     sources = fields.List(fields.Nested(ListingSchema), required=True)
+    divergence = fields.Nested(
+        DivergenceSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "Set when its sources' prices within an hour differ by more than "
+            "CRYPTOETL_DIVERGENCE_PCT percent (default 2); else null"
+        },
+    )
 
 
 class AssetPageSchema(ResponseSchema):
@@ -218,6 +248,10 @@ class StatsSchema(ResponseSchema):
     """The pipeline's health per source, and its latest runs."""
 
     generated_at = fields.AwareDateTime(required=True)
+    diverging_assets = fields.Integer(
+        required=True,
+        metadata={"description": "Assets whose sources disagree on price (see the assets' `divergence`)"},
+    )
     sources = fields.List(fields.Nested(SourceStatsSchema), required=True)
     recent_runs = fields.List(fields.Nested(RunSchema), required=True)
 

@@ -16,6 +16,7 @@ from marshmallow import fields, validate
 
 from api.paging import CURSOR_TEXT, DEFAULT_SORT, SORTS, PageRequest, Sort, decode_cursor
 from api.queries import SnapshotFilter
+from api.totals import COUNT_METHODS
 from etl_cli.schema import SOURCES
 
 MAX_LIMIT = 1000
@@ -86,6 +87,17 @@ def _time(name: str, meaning: str) -> fields.AwareDateTime:
     )
 
 
+def _count() -> fields.String:
+    return fields.String(
+        validate=validate.OneOf(COUNT_METHODS),
+        metadata={
+            "description": "Add `pagination.total`: `exact` counts the matching rows; `estimated` takes "
+            "PostgreSQL's planner estimate when it is large (exact below 10,000, and always on SQLite). "
+            "Leave it out to page without counting."
+        },
+    )
+
+
 def _snapshot_filter(data: dict[str, Any]) -> SnapshotFilter:
     # A schema's filter attributes (start and end, whatever their names in the query) are SnapshotFilter's.
     return SnapshotFilter(
@@ -133,6 +145,7 @@ class DataArgs(QuerySchema):
         validate=validate.Range(0, MAX_OFFSET),
         metadata={"description": f"Rows to skip (at most {MAX_OFFSET}; use `cursor` to page deeper)"},
     )
+    count = _count()
     cursor = CursorField(
         metadata={
             "description": "Continue after a page: take its links.next or next_cursor as given (else a 400)",
@@ -159,6 +172,7 @@ class DataArgs(QuerySchema):
             "where": _snapshot_filter(data),
             "sort": Sort(data.get("sort", cursor.sort if cursor else DEFAULT_SORT)),
             "page": PageRequest(data["limit"], data["offset"], cursor),
+            "count": data.get("count"),
         }
 
 
@@ -168,10 +182,12 @@ class AssetsArgs(QuerySchema):
     symbol = fields.String(validate=SYMBOL, metadata={"description": "Ticker symbol, any case"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, INT32))
+    count = _count()
 
     @ma.post_load
     def _build(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
-        return {"symbol": data.get("symbol"), "page": PageRequest(data["limit"], data["offset"])}
+        page = PageRequest(data["limit"], data["offset"])
+        return {"symbol": data.get("symbol"), "page": page, "count": data.get("count")}
 
 
 class HistoryArgs(QuerySchema):

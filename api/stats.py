@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+
 from api import db
-from api.responses import StatsEnvelopeSchema
+from api.responses import DIVERGENCE_PCT, StatsEnvelopeSchema
 from api.schemas import StatsArgs
 from api.smorest import Blueprint
 from etl_cli.schema import SOURCES, reads
+from etl_cli.schema.divergence import divergences
 
 blp = Blueprint("stats", __name__, description="Pipeline health per source")
 
@@ -51,4 +54,12 @@ def pipeline_stats(args: dict[str, Any]) -> dict[str, Any]:
             }
         )
     recent = [run.as_dict() for run in reads.recent_runs(conn, limit=args["runs"])]
-    return {"data": {"generated_at": now, "sources": sources, "recent_runs": recent}}
+    diverging = len(divergences(conn, current_app.config[DIVERGENCE_PCT]))
+    return {
+        "data": {
+            "generated_at": now,
+            "diverging_assets": diverging,
+            "sources": sources,
+            "recent_runs": recent,
+        }
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,6 +26,8 @@ COINGECKO_DEMO_HISTORY_DAYS = 365
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 DEFAULT_CRON = "0 * * * *"  # hourly, in UTC
 DEFAULT_CSV_MAX_LINE_BYTES = 1 << 20
+LOG_FORMATS = ("text", "json")
+DEFAULT_DIVERGENCE_PCT = Decimal(2)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class ApiConfig:
     connect_timeout_s: int = 5  # an unreachable PostgreSQL is a 503, not a hung worker
     cors_origins: tuple[str, ...] = ("*",)  # or ("https://a.example", ...); a comma-separated str is split
     cache_max_age_s: int = 30  # Cache-Control max-age of data answers
+    # Where gunicorn's workers keep their request metrics, so a scrape adds all up; None: one process.
+    # prometheus_client reads the same variable itself, at import, to pick its storage.
+    metrics_multiproc_dir: str | None = None
 
     def __post_init__(self) -> None:
         # create_app(**overrides) builds one from code, not from the environment: check it here too.
@@ -119,6 +125,7 @@ class ApiConfig:
             connect_timeout_s=env.positive_int("CRYPTOETL_API_CONNECT_TIMEOUT", default.connect_timeout_s),
             cors_origins=env.words("CRYPTOETL_API_CORS_ORIGINS", default.cors_origins),
             cache_max_age_s=env.whole_number("CRYPTOETL_API_CACHE_MAX_AGE", default.cache_max_age_s),
+            metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR"),
         )
 
 
@@ -135,6 +142,10 @@ class Settings:
     csv_max_line_bytes: int = DEFAULT_CSV_MAX_LINE_BYTES
     aliases_path: Path | None = None
     api: ApiConfig = ApiConfig()
+    log_format: str = "text"  # or "json": one object per line (etl_cli/logs.py)
+    # Two sources' newest prices of an asset, within the same hour, further apart than this many percent
+    # make it diverging (etl_cli/schema/divergence.py).
+    divergence_pct: Decimal = DEFAULT_DIVERGENCE_PCT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -180,7 +191,18 @@ class Settings:
             csv_max_line_bytes=env.positive_int("CRYPTOETL_CSV_MAX_LINE_BYTES", DEFAULT_CSV_MAX_LINE_BYTES),
             aliases_path=env.existing_path("CRYPTOETL_ALIASES_PATH"),
             api=ApiConfig.from_env(env),
+            log_format=_log_format(env),
+            divergence_pct=env.positive_decimal("CRYPTOETL_DIVERGENCE_PCT", DEFAULT_DIVERGENCE_PCT),
         )
+
+
+def log_format_from_env() -> str:
+    """CRYPTOETL_LOG_FORMAT alone: the CLI sets up logging before a command reads the other settings."""
+    return _log_format(Environ(os.environ))
+
+
+def _log_format(env: Environ) -> str:
+    return env.choice("CRYPTOETL_LOG_FORMAT", LOG_FORMATS, default="text")
 
 
 class Environ:
@@ -223,6 +245,19 @@ class Environ:
         """Read a comma-separated list."""
         raw = self.get(name)
         return default if raw is None else split_words(raw)
+
+    def positive_decimal(self, name: str, default: Decimal) -> Decimal:
+        """Read a number greater than zero, exactly."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = Decimal(raw)
+        except ArithmeticError:
+            value = Decimal(0)
+        if not value.is_finite() or value <= 0:
+            raise ConfigError(f"{name} must be a number greater than 0, got {raw!r}")
+        return value
 
     def positive_float(self, name: str, default: float) -> float:
         """Read a number of seconds greater than zero."""

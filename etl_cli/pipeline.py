@@ -28,12 +28,15 @@ from etl_cli.config import Settings
 from etl_cli.errors import CryptoEtlError, RunFailed, RunStopped
 from etl_cli.extract import SOURCES
 from etl_cli.extract.base import Extractor, RawPage
+from etl_cli.extract.stored import StoredPayloads
 from etl_cli.load import ledger
 from etl_cli.load.engine import open_database, reader
 from etl_cli.load.ledger import RunCounts
 from etl_cli.load.locks import Lease, source_lease
 from etl_cli.load.pages import load_pages
 from etl_cli.load.raw_store import store_page
+from etl_cli.logs import log_context
+from etl_cli.progress import PageDone, RunObserver
 from etl_cli.schema import reads
 from etl_cli.schema.errors import first_line
 from etl_cli.transform import TRANSFORMS
@@ -55,6 +58,7 @@ def run_named(
     replay_dir: Path | None = None,
     engine: Engine | None = None,
     stop: threading.Event | None = None,
+    observer: RunObserver | None = None,
 ) -> reads.RunRecord:
     """Run the source called `source` as configured: what `cryptoetl run` and the scheduler call.
 
@@ -65,7 +69,30 @@ def run_named(
     engine = engine or open_database(settings.database_url)
     extractor = SOURCES[source](settings, pages=pages, replay_dir=replay_dir, stop=stop)
     aliases = read_aliases(settings.aliases_path)
-    return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases)
+    return run_source(engine, extractor, TRANSFORMS[source], stop=stop, aliases=aliases, observer=observer)
+
+
+def run_replay(
+    settings: Settings,
+    source: str,
+    *,
+    run_id: int | None = None,
+    engine: Engine | None = None,
+    observer: RunObserver | None = None,
+) -> reads.RunRecord:
+    """Re-transform and load, as a new run, what `source` stored (all, or what run `run_id` stored first).
+
+    Raises:
+        ConfigError: nothing stored to replay, or `run_id` is not a run of `source`.
+        RunLocked: another run of this source is in progress.
+        RunFailed: the replay failed; what it committed before stays (it is idempotent: run it again).
+    """
+    engine = engine or open_database(settings.database_url)
+    stored = StoredPayloads(reader(engine), source, run_id)
+    aliases = read_aliases(settings.aliases_path)
+    return run_source(
+        engine, stored, TRANSFORMS[source], aliases=aliases, observer=observer, kind=reads.REPLAY
+    )
 
 
 def configured_sources(settings: Settings) -> list[str]:
@@ -79,11 +106,15 @@ def run_source(
     transform: Transform,
     stop: threading.Event | None = None,
     aliases: AliasMap | None = None,
+    observer: RunObserver | None = None,
+    kind: str = reads.RUN,
 ) -> reads.RunRecord:
-    """Run one source end to end and return its ledger row.
+    """Run one source end to end and return its ledger row, of `kind` (a run, or a replay of stored pages).
 
     Setting `stop` makes the run give up at the next page boundary (or cuts the request in flight): it ends
-    `abandoned`. A run in which every extracted record was rejected ends `failed`, its rejects stored.
+    `abandoned`. A run in which every extracted record was rejected ends `failed`, its rejects stored. An
+    `observer` is told of the run's start and of each page (see etl_cli/progress.py). Only a run of kind
+    `run` moves the source's checkpoint: a replay of stored pages says nothing of the provider's health.
 
     Raises:
         RunLocked: another run of this source is in progress.
@@ -94,10 +125,13 @@ def run_source(
     """
     source = extractor.name
     aliases = read_aliases() if aliases is None else aliases
-    with source_lease(engine, source) as lease:
-        run = Run(engine, extractor, transform, aliases, stop, lease)
+    with source_lease(engine, source, kind) as lease:
+        run = Run(engine, extractor, transform, aliases, stop, lease, observer)
+        if observer is not None:
+            observer.run_started(source, run.run_id)
         try:
-            rejected_all = run.extract_and_load()
+            with log_context(source=source, run_id=run.run_id):
+                rejected_all = run.extract_and_load()
         except BaseException as exc:
             error = describe_failure(exc)
             status = "abandoned" if isinstance(exc, RunStopped) else "failed"
@@ -122,17 +156,25 @@ class Run:
     aliases: AliasMap
     stop: threading.Event | None
     lease: Lease
+    observer: RunObserver | None = None
     committed: RunCounts = field(default_factory=RunCounts)  # of committed loads; HTTP costs: the extractor
     newest: datetime | None = None  # the newest observation loaded, for the checkpoint
     first_rejects: list[str] = field(default_factory=list)  # what the error of an all-rejected run quotes
+    pages_done: int = 0
+    records_done: int = 0
 
     @property
     def run_id(self) -> int:
         """The run's id in the ledger."""
         return self.lease.run_id
 
+    @property
+    def live(self) -> bool:
+        """Whether the run says how the provider is doing (moves the checkpoint): a replay does not."""
+        return self.lease.kind == reads.RUN
+
     def extract_and_load(self) -> str | None:
-        """Store each page raw as it arrives; load pages with a state at once, the rest in one transaction.
+        """Store each page raw; commit a page with a state (or commit_alone) at once, the rest together.
 
         Returns why the run failed although everything committed (every record was rejected), or None.
         """
@@ -143,30 +185,35 @@ class Run:
             if self.stop is not None and self.stop.is_set():
                 raise RunStopped("stopped by a shutdown request before it finished")
             self.lease.check()
-            if page.state is None:
+            if page.state is None and not page.commit_alone:
                 with self.lease.transaction() as conn:
                     pending.append((store_page(conn, page, self.run_id), self.transform(page)))
+                self._tell(page, len(pending[-1][1].snapshots) + len(pending[-1][1].rejects))
                 continue
             with self.lease.transaction() as conn:
                 counts = self.committed + self._load(
                     conn, [(store_page(conn, page, self.run_id), self.transform(page))]
                 )
-                ledger.save_state(conn, self.extractor.name, page.state)
+                if page.state is not None:
+                    ledger.save_state(conn, self.extractor.name, page.state)
                 ledger.record_counts(conn, self.run_id, self.with_http(counts))
+            records = counts.extracted - self.committed.extracted
             self.committed = counts
+            self._tell(page, records)
         with self.lease.transaction() as conn:
             total = self.committed + self._load(conn, pending)
             rejected_all = self._rejected_all(total)
             status = "failed" if rejected_all else "succeeded"
             ledger.finish_run(conn, self.run_id, status, _now(), self.with_http(total), rejected_all)
-            ledger.save_checkpoint(
-                conn,
-                self.extractor.name,
-                self.run_id,
-                _now(),
-                error=rejected_all,
-                last_observed_at=self.newest,
-            )
+            if self.live:
+                ledger.save_checkpoint(
+                    conn,
+                    self.extractor.name,
+                    self.run_id,
+                    _now(),
+                    error=rejected_all,
+                    last_observed_at=self.newest,
+                )
         self.committed = total
         log.info("%s run %d %s: %s", self.extractor.name, self.run_id, status, self.with_http(total))
         return rejected_all
@@ -192,6 +239,20 @@ class Run:
         quoted = "; ".join(self.first_rejects)
         return f"{every} rejected, first: {quoted} (see `cryptoetl rejects --run {self.run_id}`)"
 
+    def _tell(self, page: RawPage, records: int) -> None:
+        self.pages_done += 1
+        self.records_done += records
+        if self.observer is not None:
+            progress = PageDone(
+                self.extractor.name,
+                self.run_id,
+                self.pages_done,
+                self.records_done,
+                self.committed.loaded,
+                page.position(),
+            )
+            self.observer.page_done(progress)
+
     def with_http(self, counts: RunCounts) -> RunCounts:
         """`counts` with the extractor's HTTP cost so far."""
         stats = self.extractor.stats
@@ -206,7 +267,7 @@ class Run:
         try:
             with self.engine.begin() as conn:
                 counts = self.with_http(self.committed)
-                if ledger.finish_run(conn, self.run_id, status, _now(), counts, error):
+                if ledger.finish_run(conn, self.run_id, status, _now(), counts, error) and self.live:
                     ledger.save_checkpoint(conn, self.extractor.name, self.run_id, _now(), error=error)
         except SQLAlchemyError as exc:
             cause = first_line(exc)

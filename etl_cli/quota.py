@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from etl_cli.config import Settings
 from etl_cli.errors import OverQuota
@@ -164,7 +164,7 @@ class SchedulePlan:
 def plan_schedule(
     settings: Settings,
     sources: Sequence[str],
-    trigger: CronTrigger,
+    trigger: BaseTrigger,
     cron: str,
     *,
     pages: int = 4,
@@ -178,7 +178,7 @@ def plan_schedule(
     return SchedulePlan(cron, month, runs, plans)
 
 
-def busiest_month(trigger: CronTrigger, now: datetime) -> tuple[date, int]:
+def busiest_month(trigger: BaseTrigger, now: datetime) -> tuple[date, int]:
     """Of the twelve calendar months from now's, the one in which `trigger` fires most, and how often."""
     first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     starts = [_add_months(first, n) for n in range(MONTHS_AHEAD + 1)]
@@ -191,7 +191,7 @@ def busiest_month(trigger: CronTrigger, now: datetime) -> tuple[date, int]:
     return start.date(), runs
 
 
-def _firing_days(trigger: CronTrigger, start: datetime, end: datetime) -> int:
+def _firing_days(trigger: BaseTrigger, start: datetime, end: datetime) -> int:
     """Days in [start, end) on which the trigger fires at least once."""
     days = 0
     fire = trigger.get_next_fire_time(None, start)
@@ -202,7 +202,7 @@ def _firing_days(trigger: CronTrigger, start: datetime, end: datetime) -> int:
     return days
 
 
-def _fires_in_a_firing_day(trigger: CronTrigger, start: datetime, end: datetime) -> int:
+def _fires_in_a_firing_day(trigger: BaseTrigger, start: datetime, end: datetime) -> int:
     """How often the trigger fires on a day that it fires at all, the first such day in [start, end).
 
     It is the same on every such day: a crontab's hours and minutes do not depend on the date (in UTC,

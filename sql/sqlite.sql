@@ -187,3 +187,17 @@ CREATE UNIQUE INDEX uq_etl_runs_running_source ON etl_runs (source) WHERE status
 
 UPDATE alembic_version SET version_num='0004' WHERE alembic_version.version_num = '0003';
 
+-- Running upgrade 0004 -> 0005
+
+CREATE TABLE payload_chunks (
+    payload_id INTEGER NOT NULL,
+    first_line INTEGER NOT NULL,
+    long_lines TEXT,
+    run_id INTEGER NOT NULL,
+    PRIMARY KEY (payload_id, first_line),
+    FOREIGN KEY(payload_id) REFERENCES raw_payloads (payload_id),
+    FOREIGN KEY(run_id) REFERENCES etl_runs (run_id)
+);
+
+UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
+

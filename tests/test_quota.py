@@ -8,9 +8,10 @@ from typer.testing import CliRunner
 
 from etl_cli.cli import app
 from etl_cli.config import Settings
+from etl_cli.cron import parse_cron
 from etl_cli.errors import LoadError, OverQuota
 from etl_cli.quota import busiest_month, describe_time, plan_schedule, quota_of, time_at_rate
-from etl_cli.scheduler import parse_cron, serve
+from etl_cli.scheduler import serve
 
 NOW = datetime(2026, 12, 3, 7, 58, tzinfo=UTC)
 

@@ -28,6 +28,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from etl_cli import scheduler as scheduler_module
 from etl_cli.config import HttpSettings, Settings
+from etl_cli.cron import parse_cron
 from etl_cli.errors import ConfigError, RunFailed, RunLocked
 from etl_cli.load.engine import open_database
 from etl_cli.pipeline import configured_sources, run_named
@@ -36,7 +37,6 @@ from etl_cli.scheduler import (
     MISFIRE_GRACE_S,
     ScheduledRuns,
     build_scheduler,
-    parse_cron,
     scheduled_sources,
     serve,
 )

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from etl_cli.cli import assets, backfill, db, health, ledger, plan, run, schedule
+from etl_cli.cli import assets, backfill, db, health, ledger, plan, replay, run, schedule
 from etl_cli.cli.options import VERBOSE
 from etl_cli.errors import CryptoEtlError
 
@@ -46,6 +46,7 @@ app.command()(ledger.rejects)
 app.add_typer(assets.app, name="assets")
 app.command()(health.health)
 app.command()(schedule.schedule)
+app.command()(replay.replay)
 app.command()(plan.plan)
 app.command()(backfill.backfill)
 app.add_typer(db.app, name="db")

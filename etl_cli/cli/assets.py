@@ -33,6 +33,13 @@ def assets(
             "and the alias line that joins each.",
         ),
     ] = False,
+    diverging: Annotated[
+        bool,
+        typer.Option(
+            "--diverging",
+            help="Only assets whose sources' prices within an hour differ by > CRYPTOETL_DIVERGENCE_PCT %.",
+        ),
+    ] = False,
     as_json: AsJson = False,
     _verbose: Verbose = False,
 ) -> None:
@@ -43,6 +50,7 @@ def assets(
     if ctx.invoked_subcommand is not None:
         return
     from etl_cli.load.engine import reader
+    from etl_cli.schema.divergence import diverging_assets, with_divergences
     from etl_cli.schema.reads import list_assets
 
     settings, engine = _open()
@@ -50,7 +58,12 @@ def assets(
         _print_candidates(_review_queue(settings, engine), as_json)
         return
     with reader(engine).connect() as conn:
-        views = list_assets(conn, unmatched_only=unmatched)
+        if diverging:
+            views = diverging_assets(conn, settings.divergence_pct)
+        else:
+            views = with_divergences(
+                conn, list_assets(conn, unmatched_only=unmatched), settings.divergence_pct
+            )
     if as_json:
         typer.echo(json.dumps([view.as_json() for view in views]))
         return
@@ -95,7 +108,8 @@ def _open() -> tuple[Settings, Engine]:
 
 def _print_asset(view: AssetView) -> None:
     feeds = ", ".join(_listing(listing) for listing in view.sources)
-    typer.echo(f"{view.asset_id:>6}  {view.symbol:<10} {(view.name or '')[:28]:<28} {feeds}")
+    spread = f"  DIVERGING by {view.divergence.spread_pct}%" if view.divergence else ""
+    typer.echo(f"{view.asset_id:>6}  {view.symbol:<10} {(view.name or '')[:28]:<28} {feeds}{spread}")
     for listing in view.sources:
         if listing.rule not in ("new", "unrecorded"):
             for line in listing.evidence:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from enum import StrEnum
 from typing import Annotated
 
@@ -19,14 +18,12 @@ VERBOSE = "cryptoetl.verbose"  # ctx.meta key: the error edge shows the tracebac
 
 
 def configure_logging(ctx: typer.Context, verbose: bool) -> None:
-    """Log to stderr: debug detail under --verbose, else warnings only."""
+    """Log to stderr in CRYPTOETL_LOG_FORMAT: debug detail under --verbose, else warnings only."""
+    from etl_cli import logs
+    from etl_cli.config import log_format_from_env
+
     ctx.meta[VERBOSE] = verbose
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+    logs.configure(log_format_from_env(), logging.DEBUG if verbose else logging.WARNING)
 
 
 # Every command takes it; its callback sets up logging before the command runs.

@@ -23,8 +23,9 @@ def plan(
     Example: cryptoetl plan --cron "*/15 * * * *" --pages 2
     """
     from etl_cli.config import Settings
+    from etl_cli.cron import parse_cron
     from etl_cli.quota import plan_schedule
-    from etl_cli.scheduler import parse_cron, scheduled_sources
+    from etl_cli.scheduler import scheduled_sources
 
     settings = Settings.from_env()
     trigger = parse_cron(cron)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from etl_cli.config import Settings
     from etl_cli.errors import CryptoEtlError
+    from etl_cli.progress import RunObserver
     from etl_cli.schema.reads import RunRecord
 
     Outcome = tuple[str, RunRecord | None, CryptoEtlError | None]
@@ -43,6 +44,7 @@ def run(
 
     Example: cryptoetl run --source coingecko --replay fixtures/replay/coingecko
     """
+    from etl_cli.cli.progress import live_progress
     from etl_cli.config import Settings
     from etl_cli.load.engine import open_database
     from etl_cli.pipeline import configured_sources
@@ -51,17 +53,25 @@ def run(
     if path is not None:
         settings = replace(settings, csv_path=path)
     engine = open_database(settings.database_url)
-    if source.value != "all":
-        _report([_run_one(settings, engine, source.value, pages, replay)], as_json, single=True)
-        return
-    outcomes = [
-        _run_one(settings, engine, name, pages, replay / name if replay else None)
-        for name in configured_sources(settings)
-    ]
-    _report(outcomes, as_json, single=False)
+    with live_progress(as_json) as observer:
+        if source.value != "all":
+            outcomes = [_run_one(settings, engine, source.value, pages, replay, observer)]
+        else:
+            outcomes = [
+                _run_one(settings, engine, name, pages, replay / name if replay else None, observer)
+                for name in configured_sources(settings)
+            ]
+    report_runs(outcomes, as_json, single=source.value != "all")
 
 
-def _run_one(settings: Settings, engine: Engine, name: str, pages: int, replay: Path | None) -> Outcome:
+def _run_one(
+    settings: Settings,
+    engine: Engine,
+    name: str,
+    pages: int,
+    replay: Path | None,
+    observer: RunObserver | None,
+) -> Outcome:
     """Run one source; a failure is returned, not raised, so `all` goes on with the next source."""
     from etl_cli.errors import ConfigError, CryptoEtlError, RunFailed
     from etl_cli.pipeline import run_named
@@ -70,14 +80,17 @@ def _run_one(settings: Settings, engine: Engine, name: str, pages: int, replay: 
         if replay is not None and name != "csv" and not (replay / "manifest.json").is_file():
             raise ConfigError(f"no recordings for {name} in {replay}")
         replay_dir = None if name == "csv" else replay
-        return name, run_named(settings, name, pages=pages, replay_dir=replay_dir, engine=engine), None
+        record = run_named(
+            settings, name, pages=pages, replay_dir=replay_dir, engine=engine, observer=observer
+        )
+        return name, record, None
     except RunFailed as exc:
         return name, exc.summary, exc
     except CryptoEtlError as exc:
         return name, None, exc
 
 
-def _report(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
+def report_runs(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
     """Print each run's summary, then exit 1 after one `Error:` line per failed source."""
     summaries = [
         record.as_json() if record else {"source": name, "status": "not run", "error": str(error)}

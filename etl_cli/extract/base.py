@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -13,6 +14,7 @@ from typing import Any, ClassVar, Protocol, Self
 
 from etl_cli.errors import FatalSourceError
 from etl_cli.extract.csv_layout import CsvLayout
+from etl_cli.progress import FilePosition
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _WHITESPACE = " \t\n\r"
@@ -30,6 +32,13 @@ class RawPage:
     # A page that carries a checkpoint state is committed on its own, together with that state, so a long
     # stream (a big CSV file) resumes after its last committed page.
     state: Mapping[str, Any] | None = None
+    # A page replayed from the raw store is whole in itself: it commits on its own too, so a long replay
+    # neither holds every page in memory nor redoes what it committed.
+    commit_alone: bool = False
+
+    def position(self) -> FilePosition | None:
+        """How far into its file the page ends, for progress; None for a page that is not from a file."""
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +111,12 @@ class CsvChunk(RawPage):
     layout: CsvLayout  # read from the header once per file
     # Lines over the size limit, numbered among the body's lines: skipped unread, rejected by the transform.
     long_lines: tuple[LongLine, ...] = ()
+    end_offset: int = 0  # the file's byte offset after the chunk's last line
+    file_size: int = 0  # the file's size when the run began reading it
+
+    def position(self) -> FilePosition:
+        """How far into its file the chunk ends."""
+        return FilePosition(self.file.name, self.end_offset, self.file_size)
 
 
 @dataclass(frozen=True)
@@ -111,6 +126,15 @@ class LongLine:
     number: int
     size: int
     head: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready, as the raw store keeps it (the bytes in base64)."""
+        return {"number": self.number, "size": self.size, "head": base64.b64encode(self.head).decode()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LongLine:
+        """Read back what to_json wrote."""
+        return cls(data["number"], data["size"], base64.b64decode(data["head"]))
 
 
 @dataclass

@@ -59,7 +59,8 @@ class CsvExtractor:
     def _chunks(self, file: Path, progress: dict[str, Any]) -> Iterator[CsvChunk]:
         key = str(file.resolve())
         point = _resume_point(file, progress.get(key))
-        if point.offset == file.stat().st_size and point.offset:
+        size = file.stat().st_size
+        if point.offset == size and point.offset:
             log.info("csv: %s unchanged since line %d, skipped", file.name, point.line - 1)
             return
         header, layout = self.headers[file]
@@ -81,6 +82,8 @@ class CsvExtractor:
                     first_line=first_line,
                     layout=layout,
                     long_lines=tuple(long_lines),
+                    end_offset=point.offset,
+                    file_size=size,
                 )
 
 

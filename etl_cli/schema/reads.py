@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
@@ -24,6 +24,9 @@ from etl_cli.schema.tables import (
     rejected_records,
     source_checkpoints,
 )
+
+if TYPE_CHECKING:
+    from etl_cli.schema.divergence import Divergence
 
 FAILED = ("failed", "abandoned")
 # The kinds of ledger row. Only runs (`cryptoetl run`, the scheduler) say how a source's schedule is doing: a
@@ -232,7 +235,7 @@ def latest_listings(conn: Connection, asset_ids: Sequence[int] | None = None) ->
             snapshot.price_usd,
             snapshot.observed_at,
         )
-        .select_from(_with_newest_snapshot())
+        .select_from(with_newest_snapshot())
         .order_by(links.asset_id, links.source, links.source_asset_id)
     )
     if asset_ids is not None:
@@ -262,7 +265,7 @@ def listing_facts(
         links.symbol,
         links.name,
         *(snapshot[f] for f in FACTS),
-    ).select_from(_with_newest_snapshot())
+    ).select_from(with_newest_snapshot())
     if every:
         return list(conn.execute(query.order_by(links.source, links.source_asset_id)))
     found: dict[tuple[str, str], Row[Any]] = {}
@@ -275,7 +278,7 @@ def listing_facts(
     return [found[key] for key in sorted(found)]
 
 
-def _with_newest_snapshot() -> sa.Join:
+def with_newest_snapshot() -> sa.Join:
     """asset_sources LEFT JOIN each listing's newest snapshot: one probe of the observation key each."""
     links, snapshot = asset_sources.c, market_snapshots.c
     newest = (
@@ -313,20 +316,24 @@ class AssetView:
     symbol: str
     name: str | None
     sources: list[Listing] = field(default_factory=list)
+    divergence: Divergence | None = None  # see etl_cli/schema/divergence.py
 
     def as_json(self) -> dict[str, Any]:
         """JSON-ready; prices are strings so that no digit is lost."""
         return {
             **asdict(self),
-            "sources": [
-                {
-                    **asdict(listing),
-                    "price_usd": None if listing.price_usd is None else format(listing.price_usd, "f"),
-                    "observed_at": listing.observed_at.isoformat() if listing.observed_at else None,
-                }
-                for listing in self.sources
-            ],
+            "sources": [listing_json(listing) for listing in self.sources],
+            "divergence": self.divergence.as_json() if self.divergence else None,
         }
+
+
+def listing_json(listing: Listing) -> dict[str, Any]:
+    """A listing, JSON-ready: its price as a string, so that no digit is lost."""
+    return {
+        **asdict(listing),
+        "price_usd": None if listing.price_usd is None else format(listing.price_usd, "f"),
+        "observed_at": listing.observed_at.isoformat() if listing.observed_at else None,
+    }
 
 
 def asset_views(conn: Connection, rows: Sequence[Any]) -> list[AssetView]:
@@ -372,3 +379,15 @@ def requests_since(conn: Connection, source: str, since: datetime) -> int:
         etl_runs.c.source == source, etl_runs.c.started_at >= since
     )
     return int(conn.scalar(query))
+
+
+def runs_by_status(conn: Connection) -> list[Row[Any]]:
+    """Per source, kind and status: how many ledger rows, and the snapshots they loaded (committed only)."""
+    query = sa.select(
+        etl_runs.c.source,
+        etl_runs.c.kind,
+        etl_runs.c.status,
+        sa.func.count().label("runs"),
+        sa.func.coalesce(sa.func.sum(etl_runs.c.loaded), 0).label("loaded"),
+    ).group_by(etl_runs.c.source, etl_runs.c.kind, etl_runs.c.status)
+    return list(conn.execute(query))

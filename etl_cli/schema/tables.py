@@ -73,6 +73,16 @@ raw_payloads = Table(
     UniqueConstraint("source", "url", "sha256", name="uq_raw_payloads_source_url_sha256"),
 )
 
+# Where each stored CSV chunk was read in its file: a body shared by two chunks has a row for each.
+payload_chunks = Table(
+    "payload_chunks",
+    metadata,
+    Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), primary_key=True),
+    Column("first_line", Integer, primary_key=True),
+    Column("long_lines", Text),  # JSON: [{"number", "size", "head" (base64)}] of lines over the size limit
+    Column("run_id", Integer, ForeignKey("etl_runs.run_id"), nullable=False),
+)
+
 assets = Table(
     "assets",
     metadata,

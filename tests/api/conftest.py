@@ -95,28 +95,34 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def synthetic_run(conn: sa.Connection, finished: datetime) -> tuple[int, int]:
+    """Insert a succeeded coingecko run and a payload for synthetic snapshots; return their ids."""
+    run_id = conn.scalar(
+        sa.insert(etl_runs)
+        .values(source="coingecko", status="succeeded", started_at=finished, finished_at=finished)
+        .returning(etl_runs.c.run_id)
+    )
+    payload_id = conn.scalar(
+        sa.insert(raw_payloads)
+        .values(
+            source="coingecko",
+            url="synthetic",
+            http_status=200,
+            fetched_at=finished,
+            sha256="0" * 64,
+            body=b"[]",
+            run_id=run_id,
+        )
+        .returning(raw_payloads.c.payload_id)
+    )
+    return run_id, payload_id
+
+
 def seed_synthetic(engine: sa.Engine) -> None:
     """Insert 40 assets x 75 times from coingecko (plus every 5th asset from coinpaprika), set-based."""
     finished = datetime(2025, 1, 2, tzinfo=UTC)
     with engine.begin() as conn:
-        run_id = conn.scalar(
-            sa.insert(etl_runs)
-            .values(source="coingecko", status="succeeded", started_at=finished, finished_at=finished)
-            .returning(etl_runs.c.run_id)
-        )
-        payload_id = conn.scalar(
-            sa.insert(raw_payloads)
-            .values(
-                source="coingecko",
-                url="synthetic",
-                http_status=200,
-                fetched_at=finished,
-                sha256="0" * 64,
-                body=b"[]",
-                run_id=run_id,
-            )
-            .returning(raw_payloads.c.payload_id)
-        )
+        run_id, payload_id = synthetic_run(conn, finished)
         ids = range(1, SYNTHETIC_ASSETS + 1)
         symbol = {i: "ABC" if i == 1 else f"S{i}" for i in ids}  # stored upper-case, as every source does
         insert_rows(

@@ -58,7 +58,7 @@ def test_assets_list_the_latest_snapshot_per_source(synthetic):
             key=lambda item: (item["source"], item["source_asset_id"]),
         )
         assert asset["sources"] == expected
-        assert {"asset_id", "symbol", "name", "sources"} == set(asset)
+        assert {"asset_id", "symbol", "name", "sources", "divergence"} == set(asset)
     two = next(a for a in page["data"] if a["asset_id"] == 5)
     assert [s["source"] for s in two["sources"]] == ["coingecko", "coinpaprika"]
     assert all(

@@ -4,7 +4,9 @@ from pathlib import Path
 API = Path(__file__).resolve().parents[2] / "api"
 ALLOWED = {
     "etl_cli.config",
+    "etl_cli.logs",
     "etl_cli.schema",
+    "etl_cli.schema.divergence",
     "etl_cli.schema.errors",
     "etl_cli.schema.reads",
     "etl_cli.schema.tables",

@@ -150,7 +150,18 @@ def test_openapi_document_validates_and_lists_every_endpoint(loaded):
     }
     assert routes <= set(spec["paths"])
     data_params = {p["name"] for p in spec["paths"]["/data"]["get"]["parameters"]}
-    assert data_params == {"symbol", "asset_id", "source", "from", "to", "sort", "limit", "offset", "cursor"}
+    assert data_params == {
+        "symbol",
+        "asset_id",
+        "source",
+        "from",
+        "to",
+        "sort",
+        "limit",
+        "offset",
+        "cursor",
+        "count",
+    }
     assert "400" in spec["paths"]["/data"]["get"]["responses"]
     docs = loaded.client.get("/docs")
     assert docs.status_code == 200 and docs.mimetype == "text/html"
