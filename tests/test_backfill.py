@@ -6,19 +6,20 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from etl_cli.backfill.plan import BackfillRequest, plan_backfill
-from etl_cli.backfill.runner import Progress, run_backfill
+from etl_cli.backfill.runner import run_backfill
 from etl_cli.cli import app
 from etl_cli.config import Settings
 from etl_cli.extract import HISTORY_SOURCES
-from etl_cli.extract.history import Window
 from etl_cli.load import ledger as ledger_rows
 from etl_cli.pipeline import run_named
+from etl_cli.progress import PageDone
 from etl_cli.quota import quota_of
 from etl_cli.schema.tables import (
     asset_sources,
@@ -317,13 +318,15 @@ def test_each_committed_range_is_reported_where_a_progress_display_hooks_in(engi
     request = BackfillRequest("coingecko", since, until, ids=("bitcoin", "matic-network"))
     with engine.connect() as conn:
         plan = plan_backfill(conn, history, request, quota_of(settings, "coingecko"), datetime.now(UTC))
-    reports: list[Progress] = []
-    run_backfill(engine, history, HISTORY_TRANSFORMS["coingecko"], plan, {}, on_range=reports.append)
-    assert [(p.coin.id, p.ranges_done, p.ranges_planned, p.counts.loaded) for p in reports] == [
-        ("bitcoin", 1, 2, 169),
-        ("matic-network", 2, 2, 169 + 289),
+    reports: list[PageDone] = []
+    observer = SimpleNamespace(run_started=lambda source, run_id: reports.append((source, run_id)))
+    observer.page_done = reports.append
+    record = run_backfill(engine, history, HISTORY_TRANSFORMS["coingecko"], plan, {}, observer)
+    assert reports == [
+        ("coingecko", record.run_id),
+        PageDone("coingecko", record.run_id, 1, 169, 169, pages_planned=2),
+        PageDone("coingecko", record.run_id, 2, 169 + 289, 169 + 289, pages_planned=2),
     ]
-    assert reports[0].window == Window(since, until)
 
 
 @pytest.mark.parametrize(

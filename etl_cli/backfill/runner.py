@@ -28,6 +28,7 @@ from etl_cli.load.locks import Lease, source_lease
 from etl_cli.load.pages import load_pages
 from etl_cli.load.raw_store import store_page
 from etl_cli.pipeline import describe_failure
+from etl_cli.progress import PageDone, RunObserver
 from etl_cli.schema import reads
 from etl_cli.transform.identity import AliasMap
 from etl_cli.transform.records import Normalized
@@ -36,26 +37,17 @@ log = logging.getLogger(__name__)
 HistoryTransform = Callable[[ParsedPage, Coin], Normalized]
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What a backfill has done after a range committed: where a progress display hooks in."""
-
-    coin: Coin
-    window: Window
-    ranges_done: int
-    ranges_planned: int  # at most, with --top
-    counts: RunCounts
-
-
 def run_backfill(
     engine: Engine,
     source: HistorySource,
     transform: HistoryTransform,
     plan: BackfillPlan,
     aliases: AliasMap,
-    on_range: Callable[[Progress], None] | None = None,
+    observer: RunObserver | None = None,
 ) -> reads.RunRecord:
     """Run the planned backfill under the source's lock and return its ledger row (kind `backfill`).
+
+    An `observer` is told of its start and of each committed range, as a run's are (etl_cli/progress.py).
 
     Raises:
         RunLocked: a run or a backfill of this source is in progress.
@@ -63,7 +55,9 @@ def run_backfill(
             committed stays loaded.
     """
     with source_lease(engine, source.name, kind=reads.BACKFILL) as lease:
-        backfill = Backfill(engine, source, transform, plan, aliases, on_range, lease)
+        backfill = Backfill(engine, source, transform, plan, aliases, observer, lease)
+        if observer is not None:
+            observer.run_started(source.name, lease.run_id)
         try:
             backfill.run()
         except BaseException as exc:
@@ -89,7 +83,7 @@ class Backfill:
     transform: HistoryTransform
     plan: BackfillPlan
     aliases: AliasMap
-    on_range: Callable[[Progress], None] | None
+    observer: RunObserver | None
     lease: Lease
     committed: RunCounts = field(default_factory=RunCounts)
     ranges_done: int = 0
@@ -155,8 +149,17 @@ class Backfill:
             window.end,
             loaded,
         )
-        if self.on_range is not None:
-            self.on_range(Progress(coin, window, self.ranges_done, self.plan.range_calls, counts))
+        if self.observer is not None:
+            self.observer.page_done(
+                PageDone(
+                    self.source.name,
+                    self.run_id,
+                    self.ranges_done,
+                    counts.extracted,
+                    counts.loaded,
+                    pages_planned=self.plan.range_calls,  # at most, with --top
+                )
+            )
 
     def keep(self, page: ParsedPage) -> None:
         """Keep a page raw on its own, then fail the backfill if its body is unusable."""

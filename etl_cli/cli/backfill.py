@@ -53,6 +53,7 @@ def backfill(
     from etl_cli.aliases import read_aliases
     from etl_cli.backfill.plan import BackfillRequest, plan_backfill
     from etl_cli.backfill.runner import run_backfill
+    from etl_cli.cli.progress import live_progress
     from etl_cli.config import Settings
     from etl_cli.errors import RunFailed
     from etl_cli.extract import HISTORY_SOURCES
@@ -79,10 +80,10 @@ def backfill(
         typer.echo(line, err=True)
     if not allow_over_quota:
         plan.check()
+    transform, aliases = HISTORY_TRANSFORMS[source.value], read_aliases(settings.aliases_path)
     try:
-        record = run_backfill(
-            engine, history, HISTORY_TRANSFORMS[source.value], plan, read_aliases(settings.aliases_path)
-        )
+        with live_progress(as_json) as observer:
+            record = run_backfill(engine, history, transform, plan, aliases, observer)
     except RunFailed as exc:
         _report(exc.summary, plan, as_json)
         raise
