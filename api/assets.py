@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -155,4 +155,4 @@ def _point(row: Any, interval_s: int | None) -> dict[str, Any]:
 
 def _with_listings(conn: Any, assets: list[Any]) -> list[dict[str, Any]]:
     views = with_divergences(conn, reads.asset_views(conn, assets), current_app.config[DIVERGENCE_PCT])
-    return [asdict(view) for view in views]
+    return [view.as_dict() for view in views]

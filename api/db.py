@@ -36,6 +36,9 @@ def create_readonly_engine(settings: Settings) -> Engine:
         f" -c statement_timeout={timeout_ms}"
         # A request that dies between statements must not hold a snapshot open for long.
         f" -c idle_in_transaction_session_timeout={max(timeout_ms, 1000) * 2}"
+        # Every query here reads a page through indexes: JIT, which PostgreSQL starts once a plan's estimated
+        # cost passes jit_above_cost (as /stats' does with a large ledger), would cost more than the query.
+        " -c jit=off"
     )
     return sa.create_engine(
         url,

@@ -61,24 +61,58 @@ def snapshots(
     after: Cursor | None = None,
 ) -> list[dict[str, Any]]:
     """Snapshots matching `where` in `sort` order: `limit` rows from `offset`, or after the cursor."""
-    key = _sort_expression(conn, ms.c[sort.column])
     conditions = _conditions(where)
-    if after is not None:
-        conditions.append(_after(conn, sort, key, after))
-    direction = operator.methodcaller("desc" if sort.descending else "asc")
-    ordered = direction(key)
     if sort.nullable:
-        ordered = ordered.nulls_last()
-    query = (
-        sa.select(*ms.c)
-        .where(*conditions)
-        .order_by(ordered, direction(ms.c.snapshot_id))
-        .limit(limit)
-        .offset(offset)
-    )
-    result = conn.execute(query)
+        query = _nulls_last(conn, sort, conditions, after, limit + offset)
+    else:
+        if after is not None:
+            conditions.append(_after(conn, sort, after))
+        query = _ordered(conn, sort, sa.select(*ms.c).where(*conditions))
+    result = conn.execute(query.limit(limit).offset(offset))
     names = list(result.keys())
-    return [dict(zip(names, row, strict=True)) for row in result]  # much cheaper than Row._asdict()
+    # Row._asdict() costs much more; .all() fetches the page in one driver call, not one per row.
+    return [dict(zip(names, row, strict=True)) for row in result.all()]
+
+
+def _nulls_last(
+    conn: Connection, sort: Sort, conditions: list[sa.ColumnElement[bool]], after: Cursor | None, fetch: int
+) -> sa.Select[Any]:
+    """Rows in `sort` order, NULLs last: those with a value, then those without, `fetch` of each at most.
+
+    Each part is read in the order of one (column, snapshot_id) index, forwards or backwards: NULLS LAST in
+    a descending order is an order no b-tree scan gives, so one query ordered so would sort every row.
+    """
+    column = ms.c[sort.column]
+    parts = []
+    if after is None or after.value is not None:
+        valued = [*conditions, column.is_not(None)]
+        if after is not None:
+            valued.append(_after(conn, sort, after))
+        parts.append(valued)
+    nulls = [*conditions, column.is_(None)]
+    if after is not None and after.value is None:
+        later = operator.lt if sort.descending else operator.gt
+        nulls.append(later(ms.c.snapshot_id, after.snapshot_id))
+    parts.append(nulls)
+    if len(parts) == 1:
+        return _ordered(conn, sort, sa.select(*ms.c).where(*nulls))
+    # Within a part the key is all values or all NULL: ordering by it too lets its index give the order. The
+    # parts pick snapshot_ids only (SQLite takes no ORDER BY or LIMIT in a UNION's members, but does in
+    # subqueries); the rows are then read by their key, and building the statement stays cheap.
+    picks = [
+        _ordered(conn, sort, sa.select(ms.c.snapshot_id).where(*part)).limit(fetch).subquery()
+        for part in parts
+    ]
+    ids = sa.union_all(*(sa.select(pick.c.snapshot_id) for pick in picks)).subquery()
+    rows = sa.select(*ms.c).join_from(ms, ids, ms.c.snapshot_id == ids.c.snapshot_id)
+    return _ordered(conn, sort, rows, nulls_last=True)
+
+
+def _ordered(conn: Connection, sort: Sort, query: sa.Select[Any], nulls_last: bool = False) -> sa.Select[Any]:
+    """The query ordered by the sort's column, then snapshot_id, both in the sort's direction."""
+    direction = operator.methodcaller("desc" if sort.descending else "asc")
+    key = direction(_sort_expression(conn, ms.c[sort.column]))
+    return query.order_by(key.nulls_last() if nulls_last else key, direction(ms.c.snapshot_id))
 
 
 def _conditions(where: SnapshotFilter) -> list[sa.ColumnElement[bool]]:
@@ -104,18 +138,15 @@ def _sort_expression(conn: Connection, column: sa.Column[Any]) -> sa.ColumnEleme
     return column
 
 
-def _after(
-    conn: Connection, sort: Sort, key: sa.ColumnElement[Any], cursor: Cursor
-) -> sa.ColumnElement[bool]:
-    """Rows strictly after the cursor in (key, snapshot_id) order, NULL keys last."""
+def _after(conn: Connection, sort: Sort, cursor: Cursor) -> sa.ColumnElement[bool]:
+    """Rows strictly after the cursor (which holds a value) in (key, snapshot_id) order; NULL keys not."""
     later, at_or_later = (operator.lt, operator.le) if sort.descending else (operator.gt, operator.ge)
-    id_later = later(ms.c.snapshot_id, cursor.snapshot_id)
-    if cursor.value is None:
-        return sa.and_(key.is_(None), id_later)
+    key = _sort_expression(conn, ms.c[sort.column])
     value = _bound(conn, sort, cursor.value)
     # Written as `key >= v AND (key > v OR id > last)` so an index on the key serves the range.
-    after = sa.and_(at_or_later(key, value), sa.or_(later(key, value), id_later))
-    return sa.or_(after, key.is_(None)) if sort.nullable else after
+    return sa.and_(
+        at_or_later(key, value), sa.or_(later(key, value), later(ms.c.snapshot_id, cursor.snapshot_id))
+    )
 
 
 def _bound(conn: Connection, sort: Sort, value: Any) -> sa.ColumnElement[Any]:

@@ -205,5 +205,25 @@ CREATE TABLE payload_chunks (
 
 UPDATE alembic_version SET version_num='0005' WHERE alembic_version.version_num = '0004';
 
+-- Running upgrade 0005 -> 0006
+
+CREATE INDEX ix_market_snapshots_observed_at_snapshot_id ON market_snapshots (observed_at, snapshot_id);
+
+CREATE INDEX ix_market_snapshots_market_cap_usd_snapshot_id ON market_snapshots (market_cap_usd, snapshot_id);
+
+CREATE INDEX ix_market_snapshots_market_cap_rank_snapshot_id ON market_snapshots (market_cap_rank, snapshot_id);
+
+CREATE INDEX ix_etl_runs_source_kind_run_id ON etl_runs (source, kind, run_id);
+
+CREATE INDEX ix_etl_runs_source_kind_status_run_id_loaded ON etl_runs (source, kind, status, run_id, loaded);
+
+DROP INDEX ix_market_snapshots_observed_at;
+
+DROP INDEX ix_market_snapshots_asset_id_observed_at;
+
+CREATE INDEX ix_market_snapshots_asset_id_observed_at ON market_snapshots (asset_id, observed_at) INCLUDE (source, snapshot_id, price_usd, market_cap_usd, volume_24h_usd);
+
+UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
+
 COMMIT;
 

@@ -174,6 +174,12 @@ def test_runs_lists_the_ledger_newest_first(cli, failing_replay):
     assert lines[1].split()[:4] == ["2", "coingecko", "run", "failed"] and "HTTP 503" in lines[1]
 
 
+def test_help_shows_flags_as_flags():
+    text = CliRunner().invoke(app, ["runs", "--help"]).stdout
+    assert "  --json  " in text and "<bool>" not in text
+    assert "  --limit <int range>  " in text
+
+
 def test_db_upgrade_creates_the_schema(cli):
     result = cli("db", "upgrade")
     assert result.exit_code == 0 and f"revision {head_revision()}" in result.stdout

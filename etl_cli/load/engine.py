@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from etl_cli.errors import LoadError
 from etl_cli.schema.errors import first_line
-from etl_cli.schema.revisions import current_revision, head_revision, is_known, upgrade
+from etl_cli.schema.revisions import current_revision, schema_problem, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,7 @@ def open_database(database_url: str) -> Engine:
     try:
         upgrade(engine)
     except sa.exc.SQLAlchemyError as exc:
-        shown = engine.url.render_as_string(hide_password=True)
-        raise LoadError(
-            f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
-        ) from exc
+        raise _unusable(engine, exc) from exc
     return engine
 
 
@@ -93,16 +90,13 @@ def open_for_reading(database_url: str) -> Engine:
         raise LoadError(
             f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)"
         ) from exc
-    if revision != head_revision():
+    if problem := schema_problem(revision):
         engine.dispose()
-        raise LoadError(f"the database at {shown} {_behind(revision)}")
+        raise LoadError(f"the database at {shown} {problem}")
     return engine
 
 
-def _behind(revision: str | None) -> str:
-    upgrade_it = "run `cryptoetl db upgrade`"
-    if revision is None:
-        return f"has no cryptoetl schema: {upgrade_it}"
-    if is_known(revision):
-        return f"is at revision {revision}, older than this cryptoetl's {head_revision()}: {upgrade_it}"
-    return f"is at revision {revision}, which this cryptoetl does not know (a newer one migrated it): upgrade"
+def _unusable(engine: Engine, exc: sa.exc.SQLAlchemyError) -> LoadError:
+    engine.dispose()
+    shown = engine.url.render_as_string(hide_password=True)
+    return LoadError(f"cannot use the database at {shown}: {first_line(exc)} (check CRYPTOETL_DATABASE_URL)")

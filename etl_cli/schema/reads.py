@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from etl_cli.schema.divergence import Divergence
 
 FAILED = ("failed", "abandoned")
+ENDED = ("succeeded", "failed")  # an abandoned run tells nothing of the source
 # The kinds of ledger row. Only runs (`cryptoetl run`, the scheduler) say how a source's schedule is doing: a
 # backfill or a replay that succeeds must not hide a schedule that fails.
 RUN, BACKFILL, REPLAY = "run", "backfill", "replay"
@@ -67,7 +68,7 @@ class RunRecord:
 
     def as_dict(self) -> dict[str, Any]:
         """The run's fields and its duration, typed (datetimes stay datetimes)."""
-        return {**asdict(self), "duration_s": self.duration_s}
+        return {**_fields(self), "duration_s": self.duration_s}
 
     def as_json(self) -> dict[str, Any]:
         """The run as a JSON-ready object: ISO timestamps, duration in seconds."""
@@ -128,7 +129,7 @@ def source_states(conn: Connection, kind: str = RUN) -> dict[str, SourceState]:
     totals = _run_totals(conn, kind)
     wanted = [(row.last_run_id, row.last_outcome_run_id, row.last_success_run_id) for row in totals]
     runs = {run.run_id: run for run in runs_by_id(conn, sorted({i for ids in wanted for i in ids if i}))}
-    failures = _failures_since_success(conn, kind)
+    failures = _failures_since(conn, kind, {row.source: row.last_success_run_id for row in totals})
     return {
         row.source: SourceState(
             source=row.source,
@@ -144,37 +145,55 @@ def source_states(conn: Connection, kind: str = RUN) -> dict[str, SourceState]:
 
 
 def _run_totals(conn: Connection, kind: str) -> list[Row[Any]]:
-    succeeded = etl_runs.c.status == "succeeded"
-    ended = etl_runs.c.status.in_(["succeeded", "failed"])
+    """Per source with rows of `kind`: their number, records loaded by successes, the newest of each outcome.
+
+    Index-driven, so it stays cheap as the ledger grows: the sources are found by skipping through the
+    (source, kind, run_id) index, one probe each; the newest run, outcome and success are ends of index
+    ranges; the totals are index-only scans of (source, kind, status, run_id, loaded).
+    """
+    runs = etl_runs.alias("runs")
+    source = _ledger_sources().c.source
+    of_source = sa.and_(runs.c.source == source, runs.c.kind == kind)
+    succeeded = runs.c.status == "succeeded"
+
+    def per_source(value: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+        return sa.select(value).where(of_source, *where).scalar_subquery()
+
     query = sa.select(
-        etl_runs.c.source,
-        sa.func.count().label("runs_total"),
-        sa.func.coalesce(sa.func.sum(sa.case((succeeded, etl_runs.c.loaded), else_=0)), 0).label(
-            "records_loaded"
-        ),
-        sa.func.max(etl_runs.c.run_id).label("last_run_id"),
-        sa.func.max(sa.case((ended, etl_runs.c.run_id))).label("last_outcome_run_id"),
-        sa.func.max(sa.case((succeeded, etl_runs.c.run_id))).label("last_success_run_id"),
-    )
-    return list(conn.execute(query.where(etl_runs.c.kind == kind).group_by(etl_runs.c.source)))
+        source,
+        per_source(sa.func.count()).label("runs_total"),
+        per_source(sa.func.coalesce(sa.func.sum(runs.c.loaded), 0), succeeded).label("records_loaded"),
+        per_source(sa.func.max(runs.c.run_id)).label("last_run_id"),
+        per_source(sa.func.max(runs.c.run_id), runs.c.status.in_(ENDED)).label("last_outcome_run_id"),
+        per_source(sa.func.max(runs.c.run_id), succeeded).label("last_success_run_id"),
+    ).where(source.is_not(None))
+    return [row for row in conn.execute(query) if row.runs_total]
 
 
-def _failures_since_success(conn: Connection, kind: str) -> dict[str, int]:
-    """Per source, failed or abandoned rows of `kind` after its newest success of that kind (all if none)."""
-    success = (
-        sa.select(etl_runs.c.source, sa.func.max(etl_runs.c.run_id).label("run_id"))
-        .where(etl_runs.c.status == "succeeded", etl_runs.c.kind == kind)
-        .group_by(etl_runs.c.source)
-        .subquery()
+def _ledger_sources() -> sa.CTE:
+    """Every source in etl_runs, found in a few index probes (a loose index scan) rather than a scan."""
+    runs = etl_runs.alias("next_runs")
+    sources = sa.select(sa.func.min(etl_runs.c.source).label("source")).cte("sources", recursive=True)
+    following = (
+        sa.select(sa.func.min(runs.c.source)).where(runs.c.source > sources.c.source).scalar_subquery()
     )
+    return sources.union_all(sa.select(following).where(sources.c.source.is_not(None)))
+
+
+def _failures_since(conn: Connection, kind: str, last_success: dict[str, int | None]) -> dict[str, int]:
+    """Per source, failed or abandoned rows of `kind` after its newest success (all of them if none).
+
+    One query whose every source reads a short range of the (source, kind, status, run_id) index.
+    """
+    if not last_success:
+        return {}
+    after = [
+        sa.and_(etl_runs.c.source == source, etl_runs.c.run_id > (run_id or 0))
+        for source, run_id in last_success.items()
+    ]
     query = (
         sa.select(etl_runs.c.source, sa.func.count())
-        .select_from(etl_runs.outerjoin(success, success.c.source == etl_runs.c.source))
-        .where(
-            etl_runs.c.kind == kind,
-            etl_runs.c.status.in_(FAILED),
-            etl_runs.c.run_id > sa.func.coalesce(success.c.run_id, 0),
-        )
+        .where(etl_runs.c.kind == kind, etl_runs.c.status.in_(FAILED), sa.or_(*after))
         .group_by(etl_runs.c.source)
     )
     return {source: count for source, count in conn.execute(query)}
@@ -318,13 +337,26 @@ class AssetView:
     sources: list[Listing] = field(default_factory=list)
     divergence: Divergence | None = None  # see etl_cli/schema/divergence.py
 
+    def as_dict(self) -> dict[str, Any]:
+        """The asset and its listings as plain dicts, typed (Decimals and datetimes stay so)."""
+        return {
+            **_fields(self),
+            "sources": [_fields(listing) for listing in self.sources],
+            "divergence": asdict(self.divergence) if self.divergence else None,
+        }
+
     def as_json(self) -> dict[str, Any]:
         """JSON-ready; prices are strings so that no digit is lost."""
         return {
-            **asdict(self),
+            **self.as_dict(),
             "sources": [listing_json(listing) for listing in self.sources],
             "divergence": self.divergence.as_json() if self.divergence else None,
         }
+
+
+def _fields(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, values as they are (asdict() deep-copies each, costing far more)."""
+    return {f.name: getattr(instance, f.name) for f in fields(instance)}
 
 
 def listing_json(listing: Listing) -> dict[str, Any]:

@@ -57,6 +57,9 @@ etl_runs = Table(
         postgresql_where=text("status = 'running'"),
         sqlite_where=text("status = 'running'"),
     ),
+    # /stats per source and kind: the newest run, success, failures since and totals read from the index.
+    Index("ix_etl_runs_source_kind_run_id", "source", "kind", "run_id"),
+    Index("ix_etl_runs_source_kind_status_run_id_loaded", "source", "kind", "status", "run_id", "loaded"),
 )
 
 raw_payloads = Table(
@@ -153,11 +156,21 @@ market_snapshots = Table(
     Column("payload_id", BigId, ForeignKey("raw_payloads.payload_id"), nullable=False),
     Column("loaded_at", UtcDateTime, nullable=False),
     UniqueConstraint("source", "source_asset_id", "observed_at", name="uq_market_snapshots_observation"),
-    Index("ix_market_snapshots_asset_id_observed_at", "asset_id", "observed_at"),
-    Index("ix_market_snapshots_observed_at", "observed_at"),
+    # An asset's history; on PostgreSQL it carries what the history shows, so no table page is read.
+    Index(
+        "ix_market_snapshots_asset_id_observed_at",
+        "asset_id",
+        "observed_at",
+        postgresql_include=["source", "snapshot_id", "price_usd", "market_cap_usd", "volume_24h_usd"],
+    ),
+    # /data's default order (newest first, ties by snapshot_id) and its time windows.
+    Index("ix_market_snapshots_observed_at_snapshot_id", "observed_at", "snapshot_id"),
     # The API's symbol filter (newest first) and its price-sorted keyset paging.
     Index("ix_market_snapshots_symbol_observed_at", "symbol", "observed_at"),
     Index("ix_market_snapshots_price_usd_snapshot_id", "price_usd", "snapshot_id"),
+    # Its market-cap and rank sorts, both directions (the NULLs, last either way, are read as a part apart).
+    Index("ix_market_snapshots_market_cap_usd_snapshot_id", "market_cap_usd", "snapshot_id"),
+    Index("ix_market_snapshots_market_cap_rank_snapshot_id", "market_cap_rank", "snapshot_id"),
 )
 
 rejected_records = Table(

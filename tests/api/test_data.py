@@ -154,6 +154,15 @@ def test_every_sort_orders_numerically_with_nulls_last(synthetic, sort):
     assert got == expected_order(synthetic.rows, sort)
 
 
+@pytest.mark.parametrize("sort", [name for name in SORTS if SORT_KEYS[name.lstrip("-")][1]])
+def test_offset_pages_cross_from_values_into_nulls(synthetic, sort):
+    pages = [
+        ids(synthetic.client.get(f"/data?sort={sort}&limit=700&offset={offset}"))
+        for offset in range(0, 4200, 700)
+    ]
+    assert [row for page in pages for row in page] == expected_order(synthetic.rows, sort)
+
+
 def test_default_sort_is_newest_first(loaded):
     page = body(loaded.client.get("/data", query_string={"limit": 1000}))
     assert page["pagination"]["sort"] == "-observed_at"

@@ -37,6 +37,7 @@ def test_a_write_through_the_api_session_fails(loaded):
             # Even a transaction that asks to write is refused, and slow statements are cut.
             assert conn.scalar(sa.text("SHOW default_transaction_read_only")) == "on"
             assert conn.scalar(sa.text("SHOW statement_timeout")) == "5s"
+            assert conn.scalar(sa.text("SHOW jit")) == "off"
         else:
             assert conn.scalar(sa.text("PRAGMA query_only")) == 1
         with pytest.raises(sa.exc.DBAPIError, match=r"read-only|readonly"):

@@ -5,8 +5,9 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
-from etl_cli.schema.revisions import current_revision, head_revision, upgrade
+from etl_cli.schema.revisions import alembic_config, current_revision, head_revision, upgrade
 from etl_cli.schema.tables import assets, etl_runs, market_snapshots, metadata, raw_payloads
 
 
@@ -14,6 +15,23 @@ def test_core_tables_match_the_migrated_schema(engine):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
+
+
+def test_indexes_carry_the_columns_the_tables_declare(engine):
+    # compare_metadata does not look at an index's INCLUDE columns (PostgreSQL only); this does.
+    inspector = sa.inspect(engine)
+    for table in metadata.sorted_tables:
+        reflected = {ix["name"]: ix.get("dialect_options", {}) for ix in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            declared = index.dialect_options["postgresql"]["include"] or []
+            if engine.dialect.name == "postgresql":
+                assert reflected[index.name].get("postgresql_include", []) == declared, index.name
+            else:
+                assert index.name in reflected
+
+
+def test_head_revision_read_from_the_scripts_is_alembics():
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_upgrade_is_idempotent_and_reaches_head(engine):
