@@ -225,5 +225,39 @@ CREATE INDEX ix_market_snapshots_asset_id_observed_at ON market_snapshots (asset
 
 UPDATE alembic_version SET version_num='0006' WHERE alembic_version.version_num = '0005';
 
+-- Running upgrade 0006 -> 0007
+
+CREATE TABLE etl_run_totals (
+    source VARCHAR(32) NOT NULL,
+    kind VARCHAR(16) NOT NULL,
+    status VARCHAR(16) NOT NULL,
+    runs BIGINT NOT NULL,
+    loaded BIGINT NOT NULL,
+    PRIMARY KEY (source, kind, status)
+);
+
+INSERT INTO etl_run_totals (source, kind, status, runs, loaded) SELECT source, kind, status, count(*), sum(loaded) FROM etl_runs GROUP BY source, kind, status;
+
+CREATE FUNCTION etl_run_totals_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE etl_run_totals SET runs = runs - 1, loaded = loaded - OLD.loaded
+    WHERE source = OLD.source AND kind = OLD.kind AND status = OLD.status;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO etl_run_totals (source, kind, status, runs, loaded)
+    VALUES (NEW.source, NEW.kind, NEW.status, 1, NEW.loaded)
+    ON CONFLICT (source, kind, status)
+    DO UPDATE SET runs = etl_run_totals.runs + 1, loaded = etl_run_totals.loaded + excluded.loaded;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER etl_runs_totals AFTER INSERT OR DELETE OR UPDATE OF source, kind, status, loaded ON etl_runs
+FOR EACH ROW EXECUTE FUNCTION etl_run_totals_follow();
+
+UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
+
 COMMIT;
 

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from etl_cli.schema.tables import (
     asset_sources,
     assets,
+    etl_run_totals,
     etl_runs,
     market_snapshots,
     rejected_records,
@@ -147,25 +148,28 @@ def source_states(conn: Connection, kind: str = RUN) -> dict[str, SourceState]:
 def _run_totals(conn: Connection, kind: str) -> list[Row[Any]]:
     """Per source with rows of `kind`: their number, records loaded by successes, the newest of each outcome.
 
-    Index-driven, so it stays cheap as the ledger grows: the sources are found by skipping through the
-    (source, kind, run_id) index, one probe each; the newest run, outcome and success are ends of index
-    ranges; the totals are index-only scans of (source, kind, status, run_id, loaded).
+    Flat as the ledger grows: the number and the records come from etl_run_totals (a few rows a source);
+    the sources are found by skipping through the (source, kind, run_id) index, one probe each, and the
+    newest run, outcome and success are ends of index ranges.
     """
     runs = etl_runs.alias("runs")
     source = _ledger_sources().c.source
     of_source = sa.and_(runs.c.source == source, runs.c.kind == kind)
-    succeeded = runs.c.status == "succeeded"
+    totals = sa.and_(etl_run_totals.c.source == source, etl_run_totals.c.kind == kind)
 
-    def per_source(value: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
-        return sa.select(value).where(of_source, *where).scalar_subquery()
+    def newest(*where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+        return sa.select(sa.func.max(runs.c.run_id)).where(of_source, *where).scalar_subquery()
+
+    def total(value: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[Any]:
+        return sa.select(sa.func.coalesce(sa.func.sum(value), 0)).where(totals, *where).scalar_subquery()
 
     query = sa.select(
         source,
-        per_source(sa.func.count()).label("runs_total"),
-        per_source(sa.func.coalesce(sa.func.sum(runs.c.loaded), 0), succeeded).label("records_loaded"),
-        per_source(sa.func.max(runs.c.run_id)).label("last_run_id"),
-        per_source(sa.func.max(runs.c.run_id), runs.c.status.in_(ENDED)).label("last_outcome_run_id"),
-        per_source(sa.func.max(runs.c.run_id), succeeded).label("last_success_run_id"),
+        total(etl_run_totals.c.runs).label("runs_total"),
+        total(etl_run_totals.c.loaded, etl_run_totals.c.status == "succeeded").label("records_loaded"),
+        newest().label("last_run_id"),
+        newest(runs.c.status.in_(ENDED)).label("last_outcome_run_id"),
+        newest(runs.c.status == "succeeded").label("last_success_run_id"),
     ).where(source.is_not(None))
     return [row for row in conn.execute(query) if row.runs_total]
 
@@ -415,11 +419,8 @@ def requests_since(conn: Connection, source: str, since: datetime) -> int:
 
 def runs_by_status(conn: Connection) -> list[Row[Any]]:
     """Per source, kind and status: how many ledger rows, and the snapshots they loaded (committed only)."""
-    query = sa.select(
-        etl_runs.c.source,
-        etl_runs.c.kind,
-        etl_runs.c.status,
-        sa.func.count().label("runs"),
-        sa.func.coalesce(sa.func.sum(etl_runs.c.loaded), 0).label("loaded"),
-    ).group_by(etl_runs.c.source, etl_runs.c.kind, etl_runs.c.status)
+    totals = etl_run_totals.c
+    query = sa.select(totals.source, totals.kind, totals.status, totals.runs, totals.loaded).where(
+        totals.runs > 0
+    )
     return list(conn.execute(query))

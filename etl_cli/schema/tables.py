@@ -1,4 +1,4 @@
-"""Core Table objects mirroring the schema that sql/migrations creates (a test keeps them in step)."""
+"""Core Table objects mirroring what etl_cli/schema/migrations creates (a test keeps them in step)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,18 @@ etl_runs = Table(
     # /stats per source and kind: the newest run, success, failures since and totals read from the index.
     Index("ix_etl_runs_source_kind_run_id", "source", "kind", "run_id"),
     Index("ix_etl_runs_source_kind_status_run_id_loaded", "source", "kind", "status", "run_id", "loaded"),
+)
+
+# Per source, kind and status: how many ledger rows, and the records they loaded. Kept by triggers on etl_runs
+# (migration 0007), whoever writes the ledger, so /stats and /metrics read a few rows however long it grows.
+etl_run_totals = Table(
+    "etl_run_totals",
+    metadata,
+    Column("source", String(32), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("runs", BigInteger, nullable=False),
+    Column("loaded", BigInteger, nullable=False),
 )
 
 raw_payloads = Table(
