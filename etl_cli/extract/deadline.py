@@ -99,7 +99,7 @@ class _Watched:
         deadline: Deadline | None = getattr(_current, "deadline", None)
         if deadline is not None and self.sock is not None:
             deadline.watch(self.sock)
-        return super().getresponse()  # type: ignore[misc]
+        return super().getresponse()
 
 
 class _WatchedHTTPConnection(_Watched, HTTPConnection):
