@@ -157,7 +157,10 @@ class SchedulePlan:
                 f"{s.quota.monthly:,} ({s.quota.plan})"
                 for s in over
             )
-            remedy = "choose a sparser --cron, fewer --pages or a larger plan, or pass --allow-over-quota"
+            remedy = (
+                "choose a sparser --cron, fewer --pages or a larger plan"
+                " (schedule --allow-over-quota starts it)"
+            )
             raise OverQuota(f"{names}: {remedy}")
 
 

@@ -88,7 +88,7 @@ def test_the_hourly_default_fits_and_every_minute_does_not():
     assert str(caught.value) == (
         "coingecko would make 178,560 requests a month, over its quota of 10,000 (CoinGecko demo plan); "
         "coinpaprika would make 44,640 requests a month, over its quota of 20,000 (CoinPaprika free plan): "
-        "choose a sparser --cron, fewer --pages or a larger plan, or pass --allow-over-quota"
+        "choose a sparser --cron, fewer --pages or a larger plan (schedule --allow-over-quota starts it)"
     )
 
 
