@@ -16,6 +16,7 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.http import is_resource_modified
 
 from api import db, queries
+from api.responses import DIVERGENCE_PCT
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # What the 304 of a `conditional` view means, for its OpenAPI description.
@@ -67,7 +68,8 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
     """Answer 304 before querying when the client's copy is current; tag the fresh answer otherwise.
 
     The validator is when each source last added rows (every commit that adds any, even a CSV chunk of a
-    run that fails later) combined with the URL: an answer keeps its ETag until the data changes.
+    run that fails later) combined with the URL and what else shapes an answer (the app's version and its
+    divergence threshold): an answer keeps its ETag until the data or the deployment changes.
     """
 
     @wraps(view)
@@ -76,6 +78,7 @@ def conditional(view: Callable[..., Any]) -> Callable[..., Any]:
         tag = "|".join(
             [
                 current_app.config["APP_VERSION"],
+                f"divergence={current_app.config[DIVERGENCE_PCT]}",
                 *(f"{row.source}={row.last_loaded_at.isoformat()}" for row in versions),
                 request.path,
                 repr(sorted(request.args.items(multi=True))),

@@ -13,6 +13,8 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from api import create_app
+from etl_cli.config import Settings
 from etl_cli.errors import RunFailed
 from etl_cli.extract.csv_file import CsvExtractor
 from etl_cli.pipeline import run_source
@@ -53,6 +55,17 @@ def test_etag_changes_with_the_query_and_whenever_rows_are_added(client, loaded_
         run_source(engine, crashing, TRANSFORMS["csv"], aliases={})
     renewed = client.get("/data?limit=3", headers={"If-None-Match": first})
     assert renewed.status_code == 200 and renewed.headers["ETag"] != first
+
+
+def test_etag_changes_with_the_divergence_threshold(loaded_url):
+    # Two deployments over one database that judge divergence apart answer /assets apart: no shared ETag.
+    strict = make_app(loaded_url)
+    lenient = create_app(Settings(database_url=loaded_url, divergence_pct=Decimal(50)))
+    try:
+        tags = {app.test_client().get("/assets?limit=3").headers["ETag"] for app in (strict, lenient)}
+    finally:
+        dispose(strict), dispose(lenient)
+    assert len(tags) == 2
 
 
 class FailAfterFirstChunk:
