@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 import responses
@@ -12,7 +13,9 @@ from typer.testing import CliRunner
 from etl_cli.cli import app
 from etl_cli.errors import ConfigError
 from etl_cli.extract.csv_file import CsvExtractor
+from etl_cli.load import ledger
 from etl_cli.pipeline import run_named, run_replay, run_source
+from etl_cli.schema.reads import BACKFILL
 from etl_cli.schema.tables import (
     market_snapshots,
     payload_chunks,
@@ -107,6 +110,10 @@ def test_replay_refuses_a_run_of_another_source_and_an_empty_store(engine, setti
         run_replay(settings, "csv", run_id=first.run_id, engine=engine)
     with pytest.raises(ConfigError, match="--run 99 is not in the ledger"):
         run_replay(settings, "coingecko", run_id=99, engine=engine)
+    with engine.begin() as conn:
+        backfill = ledger.start_run(conn, "coingecko", datetime.now(UTC), kind=BACKFILL)
+    with pytest.raises(ConfigError, match=f"--run {backfill} is a backfill, which replay does not re-read"):
+        run_replay(settings, "coingecko", run_id=backfill, engine=engine)
 
 
 def test_the_replay_command_reports_like_a_run(database_url, settings, engine):

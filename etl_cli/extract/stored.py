@@ -75,10 +75,17 @@ def _places(conn: Connection, source: str, run_id: int | None) -> list[Row[Any]]
         ConfigError: no such run of this source, or nothing stored to replay.
     """
     if run_id is not None:
-        run_source = conn.scalar(sa.select(etl_runs.c.source).where(etl_runs.c.run_id == run_id))
-        if run_source != source:
-            owner = f"a {run_source} run" if run_source else "not in the ledger"
+        run = conn.execute(
+            sa.select(etl_runs.c.source, etl_runs.c.kind).where(etl_runs.c.run_id == run_id)
+        ).first()
+        if run is None or run.source != source:
+            owner = f"a {run.source} run" if run else "not in the ledger"
             raise ConfigError(f"--run {run_id} is {owner}, not a {source} run (see `cryptoetl runs`)")
+        if run.kind == BACKFILL:
+            raise ConfigError(
+                f"--run {run_id} is a backfill, which replay does not re-read: run the same `cryptoetl "
+                "backfill` again (it skips every range already stored)"
+            )
     if source == "csv":
         # A chunk stored before its place was kept (revision 0005) cannot have its line numbers back.
         query = sa.select(
