@@ -48,9 +48,6 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
-    # 64 MiB of page cache (the default is 2 MiB): a load updates seven indexes of market_snapshots, whose
-    # pages would otherwise be read back from disk over and over as the table grows.
-    cursor.execute("PRAGMA cache_size = -65536")
     cursor.close()
 
 
