@@ -2,20 +2,31 @@
 
 Usage: python bench/etl_load.py [--rows 200000] [--postgres postgresql+psycopg2://postgres@127.0.0.1:5432/postgres]
 Prints one line per measurement. Creates and drops its own PostgreSQL database and temporary SQLite file.
+With --figures, prints instead issue 12's CSV figures (csv_figures(), which `python -m bench` shows too):
+`cryptoetl run --source csv` as a user runs it, each load in its own process, beside its ceiling or peer.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import os
+import random
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
+import sqlalchemy as sa
 from throwaway import postgres_database
 
 from etl_cli.config import Settings
-from etl_cli.load.engine import open_database
+from etl_cli.load.engine import create_engine, open_database
 from etl_cli.pipeline import run_named
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +44,130 @@ def write_csv(path: Path, rows: int) -> None:
                     "00:00:00", f"{minute // 60 % 24:02d}:{minute % 60:02d}:00"
                 ).replace("2024-01-01", f"2024-{1 + minute // 1440 % 12:02d}-{1 + minute // 17280 % 28:02d}")
             )
+
+
+ISSUE_ASSETS = 2000
+ISSUE_START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def write_issue_csv(path: Path, rows: int) -> None:
+    """Issue 12's generic-layout CSV: 2,000 assets hourly, prices 1e-10..1e5 with 15 significant digits."""
+    draw = random.Random(12)
+    with path.open("w") as handle:
+        handle.write("symbol,name,price_usd,market_cap_usd,volume_24h_usd,observed_at\n")
+        for i in range(rows):
+            coin, hour = i % ISSUE_ASSETS, i // ISSUE_ASSETS
+            price = _significant(draw, draw.randint(-10, 4))
+            cap, volume = _significant(draw, draw.randint(3, 11)), _significant(draw, draw.randint(0, 9))
+            moment = (ISSUE_START + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            handle.write(f"C{coin},Coin {coin},{price},{cap},{volume},{moment}\n")
+
+
+def _significant(draw: random.Random, magnitude: int) -> str:
+    """A positive decimal of 15 significant digits, its first digit at 10**magnitude, in plain notation."""
+    return format(Decimal(draw.randrange(10**14, 10**15)).scaleb(magnitude - 14), "f")
+
+
+ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+PEER_TABLE = """CREATE TABLE peer (
+    symbol text, name text, price_usd numeric, market_cap_usd numeric, volume_24h_usd numeric,
+    observed_at timestamptz, UNIQUE (symbol, name, observed_at))"""
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One command's wall time and its own peak resident memory."""
+
+    seconds: float
+    peak_mb: float
+
+
+def csv_figures(rows: int, admin_url: str = ADMIN_URL) -> list[tuple[str, str, str, str]]:
+    """Issue 12's CSV figures from one run: (what, ours, the ceiling or peer, ratio)."""
+    with tempfile.TemporaryDirectory() as folder:
+        big, small = Path(folder) / f"{rows}.csv", Path(folder) / f"{rows // 10}.csv"
+        write_issue_csv(big, rows)
+        write_issue_csv(small, rows // 10)
+        load = ["run", "--source", "csv", "--path"]
+        with postgres_database(admin_url) as url:
+            ours_pg = cryptoetl([*load, str(big)], url)
+        with postgres_database(admin_url) as url:
+            copy = psql_copy(url, big)
+        sqlite_url = f"sqlite:///{folder}/ours.db"
+        ours_sqlite = cryptoetl([*load, str(big)], sqlite_url)
+        rerun = cryptoetl([*load, str(big)], sqlite_url)
+        tenth = cryptoetl([*load, str(small)], f"sqlite:///{folder}/tenth.db")
+        help_seconds = min(cryptoetl(["--help"], sqlite_url).seconds for _ in range(3))
+        core = core_executemany(Path(folder) / "peer.db", big)
+    return [
+        (
+            f"`cryptoetl run --source csv` into PostgreSQL, {rows:,} rows, end to end",
+            f"{rows / ours_pg.seconds:,.0f} rows/s",
+            f"`psql \\copy` into a table with the same key: {rows / copy:,.0f} rows/s",
+            f"{copy / ours_pg.seconds:.2f}",
+        ),
+        (
+            "the same into SQLite",
+            f"{rows / ours_sqlite.seconds:,.0f} rows/s",
+            f"SQLAlchemy Core executemany of ready rows: {rows / core:,.0f} rows/s",
+            f"{core / ours_sqlite.seconds:.2f}",
+        ),
+        (
+            "peak RSS of the SQLite load",
+            f"{ours_sqlite.peak_mb:.0f} MB at {rows:,} rows",
+            f"{tenth.peak_mb:.0f} MB at {rows // 10:,} rows",
+            f"{ours_sqlite.peak_mb / tenth.peak_mb:.2f}x",
+        ),
+        (
+            "no-op re-run of the unchanged file (SQLite)",
+            f"{rerun.seconds * 1000:.0f} ms",
+            f"`cryptoetl --help`: {help_seconds * 1000:.0f} ms",
+            f"+{(rerun.seconds - help_seconds) * 1000:.0f} ms",
+        ),
+    ]
+
+
+def cryptoetl(args: list[str], database_url: str) -> Measured:
+    """Run the CLI in its own process, as a user would; its wall time and peak RSS."""
+    env = {**os.environ, "CRYPTOETL_DATABASE_URL": database_url}
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "etl_cli", *args]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status:
+        raise RuntimeError(f"{' '.join(args)} failed: {process.stderr.read().decode()}")
+    return Measured(seconds, usage.ru_maxrss / 1024)
+
+
+def psql_copy(url: str, csv_file: Path) -> float:
+    """Seconds for `psql \\copy` of the file into a table with the same key: the ceiling."""
+    target = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    subprocess.run(["psql", "-q", target, "-c", PEER_TABLE], check=True)  # noqa: S607
+    started = time.perf_counter()
+    copy = f"\\copy peer FROM '{csv_file}' WITH (FORMAT csv, HEADER)"
+    subprocess.run(["psql", "-q", target, "-c", copy], check=True)  # noqa: S607
+    return time.perf_counter() - started
+
+
+def core_executemany(database: Path, csv_file: Path) -> float:
+    """Seconds for SQLAlchemy Core's executemany of the file's rows, read beforehand, into a keyed table."""
+    engine = create_engine(f"sqlite:///{database}")
+    peer = sa.Table(
+        "peer",
+        sa.MetaData(),
+        *(sa.Column(name, sa.Text) for name in next(csv.reader(csv_file.open()))),
+        sa.UniqueConstraint("symbol", "name", "observed_at"),
+    )
+    peer.metadata.create_all(engine)
+    with csv_file.open() as handle:
+        rows = list(csv.DictReader(handle))
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(peer.insert(), rows)
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
 
 
 def measure(label: str, url: str, csv_file: Path) -> None:
@@ -64,8 +199,13 @@ def measure(label: str, url: str, csv_file: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--postgres", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres", default=ADMIN_URL)
+    parser.add_argument("--figures", action="store_true", help="issue 12's CSV figures instead")
     args = parser.parse_args()
+    if args.figures:
+        for figure in csv_figures(args.rows, args.postgres):
+            print(" | ".join(figure))
+        return
     with tempfile.TemporaryDirectory() as folder:
         csv_file = Path(folder) / "bench.csv"
         write_csv(csv_file, args.rows)

@@ -67,3 +67,27 @@ def test_a_line_over_the_default_limit_is_a_reject_with_its_first_bytes_and_the_
     )
     assert fragment == huge[:200].decode()
     assert body == GENERIC_HEADER + BITCOIN_ROW  # the raw store keeps the lines it read
+
+
+def test_an_amount_with_more_decimal_places_than_numeric_holds_is_a_reject_and_the_rest_loads(
+    engine, tmp_path
+):
+    # PostgreSQL's NUMERIC keeps at most 16383 digits after the point: one such value used to fail its page.
+    data = tmp_path / "tiny.csv"
+    places = "0." + "0" * 16383 + "1"
+    data.write_bytes(
+        GENERIC_HEADER
+        + b"TNY,Tiny,1e-999999,,,2025-01-01\n"
+        + f"DUST,Dust,1,{places},,2025-01-01\n".encode()
+        + b"ZERO,Zero,0E-16384,,,2025-01-01\n"
+        + b"EDGE,Edge,1e-16383,,,2025-01-01\n"
+        + BITCOIN_ROW
+    )
+    record = run_csv(engine, data)
+    assert (record.status, record.loaded, record.rejected) == ("succeeded", 2, 3)
+    limit = "decimal places; the most a database column holds is 16383."
+    assert [reason for reason, *_ in rejects(engine)] == [
+        f"tiny.csv line 2: price_usd: Has 999999 {limit}",
+        f"tiny.csv line 3: market_cap_usd: Has 16384 {limit}",
+        f"tiny.csv line 4: price_usd: Has 16384 {limit}",
+    ]

@@ -28,7 +28,8 @@ from etl_cli.extract.base import CsvChunk, HttpStats, LongLine
 from etl_cli.extract.csv_layout import CsvLayout, parse_header
 
 log = logging.getLogger(__name__)
-CHUNK_ROWS = 5000
+# Fewer, larger commits: at 5,000 rows a SQLite load spent a third of its time committing; memory stays flat.
+CHUNK_ROWS = 20_000
 # A chunk also ends once its lines reach this size, so that memory follows the chunk, not the file's lines.
 CHUNK_BYTES = 16 << 20
 LONG_LINE_HEAD = 200  # bytes of a line too long to load that its reject keeps

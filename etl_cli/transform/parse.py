@@ -14,19 +14,29 @@ from etl_cli.transform.records import Normalized, Reject, Snapshot
 
 # Anything larger is a corrupt value, not a market: it would not fit the database's NUMERIC either.
 MAX_AMOUNT = Decimal("1e30")
+# The most digits after the decimal point PostgreSQL's NUMERIC holds; a value with more fails its whole page.
+MAX_DECIMAL_PLACES = 16383
 
 
 class Amount(fields.Decimal):
     """A non-negative exact amount; an empty string (as some providers send for unknown) reads as None."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Range(min=0, max=MAX_AMOUNT), **kwargs)
+        super().__init__(validate=[validate.Range(min=0, max=MAX_AMOUNT), _storable_places], **kwargs)
 
     def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any) -> Any:
         """Read "" as null (where null is allowed), before validation."""
         if value == "" and self.allow_none:
             value = None
         return super().deserialize(value, attr, data, **kwargs)
+
+
+def _storable_places(value: Decimal) -> None:
+    """Refuse an amount with more decimal places than NUMERIC holds (1e-999999 has 999999 of them)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMAL_PLACES:
+        msg = f"Has {-exponent} decimal places; the most a database column holds is {MAX_DECIMAL_PLACES}."
+        raise ma.ValidationError(msg)
 
 
 def text(max_length: int, min_length: int = 0, **kwargs: Any) -> fields.String:
