@@ -62,3 +62,12 @@ def test_read_commands_import_no_alembic_http_or_marshmallow(argv, typer_alone, 
     modules = imported(["-m", "etl_cli", *argv], CRYPTOETL_DATABASE_URL=database_url)
     assert modules - typer_alone - DATABASE == {"etl_cli"}
     assert not modules & HEAVY
+
+
+def test_a_csv_run_imports_no_http_stack(typer_alone, tmp_path):
+    # An hourly CSV re-run of an unchanged file is mostly start-up: it must not pay for the API sources.
+    url = f"sqlite:///{tmp_path}/cryptoetl.db"
+    open_database(url).dispose()
+    csv_run = ["-m", "etl_cli", "run", "--source", "csv", "--path", str(ROOT / "fixtures" / "csv")]
+    modules = imported(csv_run, CRYPTOETL_DATABASE_URL=url)
+    assert not modules & {"requests", "urllib3", "tenacity", "alembic"}

@@ -1,4 +1,8 @@
-"""Sources: one module per provider behind the Extractor protocol; SOURCES maps names to builders."""
+"""Sources: one module per provider behind the Extractor protocol; SOURCES maps names to builders.
+
+Each builder imports its source's modules when it runs: a run of one source (a CSV file's no-op re-run
+above all) does not pay for the HTTP stack of the others, nor does any import of this package's modules.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,15 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from etl_cli.config import Settings
 from etl_cli.errors import ConfigError
-from etl_cli.extract.base import Extractor
-from etl_cli.extract.coingecko import CoinGeckoExtractor
-from etl_cli.extract.coingecko_history import CoinGeckoHistory
-from etl_cli.extract.coinpaprika import CoinPaprikaExtractor
-from etl_cli.extract.coinpaprika_history import CoinPaprikaHistory
-from etl_cli.extract.csv_file import CsvExtractor
-from etl_cli.extract.history import HistorySource
-from etl_cli.extract.http import HttpClient
+
+if TYPE_CHECKING:
+    from etl_cli.extract.base import Extractor
+    from etl_cli.extract.history import HistorySource
+    from etl_cli.extract.http import HttpClient
 
 
 def build_coingecko(
@@ -30,6 +31,8 @@ def build_coingecko(
     **_: object,
 ) -> Extractor:
     """Build the CoinGecko extractor; the key goes in a header, never in the URL."""
+    from etl_cli.extract.coingecko import CoinGeckoExtractor
+
     client = http_client(settings, "coingecko", replay_dir=replay_dir, sleep=sleep, stop=stop)
     return CoinGeckoExtractor(client, settings.coingecko, max_pages=pages)
 
@@ -43,12 +46,16 @@ def build_coinpaprika(
     **_: object,
 ) -> Extractor:
     """Build the CoinPaprika extractor; a key, if any, goes in the Authorization header."""
+    from etl_cli.extract.coinpaprika import CoinPaprikaExtractor
+
     client = http_client(settings, "coinpaprika", replay_dir=replay_dir, sleep=sleep, stop=stop)
     return CoinPaprikaExtractor(client, settings.coinpaprika)
 
 
 def http_client(settings: Settings, source: str, **options: Any) -> HttpClient:
     """The HTTP client of an API source: its key header and rate limit (options: replay_dir, sleep, stop)."""
+    from etl_cli.extract.http import HttpClient
+
     api = settings.coingecko if source == "coingecko" else settings.coinpaprika
     header = settings.coingecko.key_header if source == "coingecko" else "Authorization"
     secret = {header: api.api_key} if api.api_key else {}
@@ -59,6 +66,8 @@ def http_client(settings: Settings, source: str, **options: Any) -> HttpClient:
 
 def build_csv(settings: Settings, **_: object) -> Extractor:
     """Build the CSV extractor over CRYPTOETL_CSV_PATH (or --path); headers are checked before any write."""
+    from etl_cli.extract.csv_file import CsvExtractor
+
     if settings.csv_path is None:
         raise ConfigError("--source csv needs --path FILE_OR_FOLDER (or CRYPTOETL_CSV_PATH)")
     return CsvExtractor(settings.csv_path, max_line_bytes=settings.csv_max_line_bytes)
@@ -70,12 +79,23 @@ SOURCES: dict[str, Callable[..., Extractor]] = {
     "csv": build_csv,
 }
 
-# The sources with a past to backfill: each built over the same client as its live extractor.
+
+def build_coingecko_history(settings: Settings, **options: Any) -> HistorySource:
+    """CoinGecko's market charts, over the same client as its live extractor."""
+    from etl_cli.extract.coingecko_history import CoinGeckoHistory
+
+    return CoinGeckoHistory(http_client(settings, "coingecko", **options), settings.coingecko)
+
+
+def build_coinpaprika_history(settings: Settings, **options: Any) -> HistorySource:
+    """CoinPaprika's historical ticks, over the same client as its live extractor."""
+    from etl_cli.extract.coinpaprika_history import CoinPaprikaHistory
+
+    return CoinPaprikaHistory(http_client(settings, "coinpaprika", **options), settings.coinpaprika)
+
+
+# The sources with a past to backfill.
 HISTORY_SOURCES: dict[str, Callable[..., HistorySource]] = {
-    "coingecko": lambda settings, **options: CoinGeckoHistory(
-        http_client(settings, "coingecko", **options), settings.coingecko
-    ),
-    "coinpaprika": lambda settings, **options: CoinPaprikaHistory(
-        http_client(settings, "coinpaprika", **options), settings.coinpaprika
-    ),
+    "coingecko": build_coingecko_history,
+    "coinpaprika": build_coinpaprika_history,
 }
