@@ -14,12 +14,15 @@ import io
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
+
+from etl_cli.schema.types import UtcDateTime
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -71,7 +74,22 @@ def insert_values(
 
 def _bind_processor(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
     """What SQLAlchemy's compiled path does to a value of the column: our type's checks, then the driver's."""
-    return column.type.dialect_impl(dialect).bind_processor(dialect)
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return None if process is None else _once_per_time(column, process)
+
+
+Process = Callable[[Any], Any]
+
+
+def _once_per_time(column: sa.Column[Any], process: Process) -> Process:
+    """`process`, remembering its results for a time column's values.
+
+    A load's rows share their times (its loaded_at, a CSV file's hours), and converting an aware datetime
+    costs more than a dictionary lookup: each distinct time is converted once.
+    """
+    if not isinstance(column.type, UtcDateTime):
+        return process
+    return lru_cache(maxsize=4096)(process)
 
 
 def _copy_then_insert(
@@ -118,7 +136,7 @@ def _copy_writer(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], st
     if not isinstance(column.type, TypeDecorator):
         return _copy_field
     check = column.type.process_bind_param
-    return lambda value: _copy_field(check(value, dialect))
+    return _once_per_time(column, lambda value: _copy_field(check(value, dialect)))
 
 
 def _copy_field(value: object) -> str:
