@@ -131,6 +131,10 @@ def test_the_replay_command_reports_like_a_run(database_url, settings, engine):
         "succeeded",
         250,
     )
+    text = CliRunner().invoke(
+        app, ["replay", "--source", "coingecko"], env={"CRYPTOETL_DATABASE_URL": database_url}
+    )
+    assert text.stdout.startswith("coingecko replay 3 succeeded in ")  # what the ledger calls it, not a run
     missing = CliRunner().invoke(
         app, ["replay", "--source", "csv"], env={"CRYPTOETL_DATABASE_URL": database_url}
     )

@@ -101,7 +101,7 @@ def report_runs(outcomes: list[Outcome], as_json: bool, single: bool) -> None:
     for name, record, _ in outcomes:
         if record and not as_json:
             typer.echo(
-                f"{name} run {record.run_id} {record.status} in {record.duration_s} s: "
+                f"{name} {record.kind} {record.run_id} {record.status} in {record.duration_s} s: "
                 f"{record.extracted} extracted, {record.loaded} loaded, "
                 f"{record.skipped} skipped, {record.rejected} rejected"
             )
