@@ -211,7 +211,7 @@ CREATE INDEX ix_market_snapshots_market_cap_rank_snapshot_id ON market_snapshots
 
 CREATE INDEX ix_etl_runs_source_kind_run_id ON etl_runs (source, kind, run_id);
 
-CREATE INDEX ix_etl_runs_source_kind_status_run_id_loaded ON etl_runs (source, kind, status, run_id, loaded);
+CREATE INDEX ix_etl_runs_source_kind_status_run_id ON etl_runs (source, kind, status, run_id);
 
 DROP INDEX ix_market_snapshots_observed_at;
 

@@ -57,9 +57,9 @@ etl_runs = Table(
         postgresql_where=text("status = 'running'"),
         sqlite_where=text("status = 'running'"),
     ),
-    # /stats per source and kind: the newest run, success, failures since and totals read from the index.
+    # /stats per source and kind: the newest run, the newest success and the failures since, from indexes.
     Index("ix_etl_runs_source_kind_run_id", "source", "kind", "run_id"),
-    Index("ix_etl_runs_source_kind_status_run_id_loaded", "source", "kind", "status", "run_id", "loaded"),
+    Index("ix_etl_runs_source_kind_status_run_id", "source", "kind", "status", "run_id"),
 )
 
 # Per source, kind and status: how many ledger rows, and the records they loaded. Kept by triggers on etl_runs

@@ -11,7 +11,7 @@ have none, each part in index order (see api/queries.py). On PostgreSQL the (ass
 carries what an asset's history shows, so a year of it is read from the index, not from a table page per
 observation (rows are stored in the order runs load them, every asset's hour together). The etl_runs indexes
 serve /stats per source and kind of row: the newest run and the newest success are ends of index ranges,
-failures since that success a short range, a source's totals an index-only scan.
+failures since that success a short range.
 
 On a large market_snapshots each index takes a while to build and holds writes (not reads) until it is done.
 """
@@ -33,11 +33,7 @@ NEW = [
         ["market_cap_rank", "snapshot_id"],
     ),
     ("etl_runs", "ix_etl_runs_source_kind_run_id", ["source", "kind", "run_id"]),
-    (
-        "etl_runs",
-        "ix_etl_runs_source_kind_status_run_id_loaded",
-        ["source", "kind", "status", "run_id", "loaded"],
-    ),
+    ("etl_runs", "ix_etl_runs_source_kind_status_run_id", ["source", "kind", "status", "run_id"]),
 ]
 
 
