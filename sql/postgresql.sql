@@ -257,6 +257,16 @@ $$;
 CREATE TRIGGER etl_runs_totals AFTER INSERT OR DELETE OR UPDATE OF source, kind, status, loaded ON etl_runs
 FOR EACH ROW EXECUTE FUNCTION etl_run_totals_follow();
 
+CREATE FUNCTION etl_run_totals_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM etl_run_totals;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER etl_runs_totals_truncate AFTER TRUNCATE ON etl_runs
+FOR EACH STATEMENT EXECUTE FUNCTION etl_run_totals_clear();
+
 UPDATE alembic_version SET version_num='0007' WHERE alembic_version.version_num = '0006';
 
 COMMIT;

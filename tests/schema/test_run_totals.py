@@ -69,6 +69,18 @@ def test_totals_follow_every_kind_of_ledger_write(engine):
     assert statuses == {"running", "succeeded", "failed", "abandoned"}  # every path was taken
 
 
+def test_an_emptied_ledger_empties_its_totals(engine):
+    with engine.begin() as conn:
+        run_id = ledger.start_run(conn, "coingecko", START)
+        ledger.finish_run(conn, run_id, "succeeded", START, RunCounts(loaded=3))
+    with engine.begin() as conn:
+        # PostgreSQL's TRUNCATE fires no row trigger; SQLite has none, and deletes every row.
+        wipe = "TRUNCATE etl_runs CASCADE" if engine.dialect.name == "postgresql" else "DELETE FROM etl_runs"
+        conn.exec_driver_sql(wipe)
+    with engine.connect() as conn:
+        assert kept(conn) == counted(conn) == set()
+
+
 def test_a_heartbeat_leaves_the_totals_alone(engine):
     with engine.begin() as conn:
         run_id = ledger.start_run(conn, "coingecko", START)

@@ -45,6 +45,16 @@ $$""",
     f"""
 CREATE TRIGGER etl_runs_totals AFTER INSERT OR DELETE OR {WATCHED} ON etl_runs
 FOR EACH ROW EXECUTE FUNCTION etl_run_totals_follow()""",
+    # TRUNCATE fires no row trigger: an emptied ledger empties its totals.
+    """
+CREATE FUNCTION etl_run_totals_clear() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM etl_run_totals;
+    RETURN NULL;
+END
+$$""",
+    "CREATE TRIGGER etl_runs_totals_truncate AFTER TRUNCATE ON etl_runs\n"
+    "FOR EACH STATEMENT EXECUTE FUNCTION etl_run_totals_clear()",
 ]
 SQLITE = [
     f"CREATE TRIGGER etl_runs_totals_insert AFTER INSERT ON etl_runs BEGIN{ADD_NEW}\nEND",
@@ -70,8 +80,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_context().dialect.name == "postgresql":
-        op.execute("DROP TRIGGER etl_runs_totals ON etl_runs")
-        op.execute("DROP FUNCTION etl_run_totals_follow()")
+        for trigger, function in [("totals", "follow"), ("totals_truncate", "clear")]:
+            op.execute(f"DROP TRIGGER etl_runs_{trigger} ON etl_runs")
+            op.execute(f"DROP FUNCTION etl_run_totals_{function}()")
     else:
         for event in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER etl_runs_totals_{event}")
