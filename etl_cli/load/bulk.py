@@ -24,6 +24,7 @@ from sqlalchemy.types import TypeDecorator
 
 from etl_cli.schema.types import UtcDateTime
 
+Process = Callable[[Any], Any]  # a value as its column type hands it to the driver
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -72,13 +73,10 @@ def insert_values(
     return conn.exec_driver_sql(compiled.string, values).rowcount
 
 
-def _bind_processor(column: sa.Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+def _bind_processor(column: sa.Column[Any], dialect: Dialect) -> Process | None:
     """What SQLAlchemy's compiled path does to a value of the column: our type's checks, then the driver's."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return None if process is None else _once_per_time(column, process)
-
-
-Process = Callable[[Any], Any]
 
 
 def _once_per_time(column: sa.Column[Any], process: Process) -> Process:
